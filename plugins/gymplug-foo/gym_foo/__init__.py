@@ -1,0 +1,1 @@
+"""gym-foo, the classic custom environment example, declared through gymplug (no register() call)."""
