@@ -1,0 +1,60 @@
+"""Session fixtures: wheels built once, one real virtual environment per host under test."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers import FIXTURES, HOST, PLUGINS, ROOT, Venv, build_wheels, distributions
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wheels of gymplug, of every distribution under plugins/ and of every fixture plugin."""
+    house = tmp_path_factory.mktemp("wheelhouse")
+    build_wheels([ROOT, *distributions(PLUGINS), *distributions(FIXTURES)], house, tmp_path_factory.mktemp("sources"))
+    return house
+
+
+def _project_name(wheel: Path) -> str:
+    return re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+
+
+@pytest.fixture(scope="session")
+def wheel_names(wheelhouse: Path) -> list[str]:
+    return sorted(_project_name(w) for w in wheelhouse.glob("*.whl"))
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, wheel_names: list[str]) -> Venv:
+    """The host, gymplug, the example plugins and every fixture plugin (broken ones too), together."""
+    env = Venv.create(tmp_path_factory.mktemp("venv") / "env")
+    env.install_host()
+    env.install_wheels(wheelhouse, wheel_names)
+    return env
+
+
+@pytest.fixture
+def canary(tmp_path: Path) -> "Canary":
+    return Canary(tmp_path / "canary.log")
+
+
+class Canary:
+    """The file fixture plugins append their module name to when imported (env GYMPLUG_CANARY)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"GYMPLUG_CANARY": str(self.path)}
+
+    def modules(self) -> list[str]:
+        return self.path.read_text().split() if self.path.exists() else []
+
+
+@pytest.fixture(scope="session")
+def host() -> str:
+    return HOST

@@ -1,0 +1,100 @@
+"""Test helpers: build real wheels, make real virtual environments, and run code in them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = ROOT / "plugins"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "plugins"
+HOST = os.environ.get("GYMPLUG_TEST_HOST", "gymnasium")
+OTHER_HOST = "gym" if HOST == "gymnasium" else "gymnasium"
+HOST_REQUIREMENTS = {"gym": ["gym==0.26.2", "numpy<2"], "gymnasium": ["gymnasium>=1.0,<2"]}
+# Environment variables that would leak this process's setup into the subprocesses.
+_SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE", "GYMPLUG_CANARY")
+# Subprocesses run here, so that `python -c` never imports from the repository (sys.path[0] is the cwd).
+NEUTRAL_CWD = Path(tempfile.mkdtemp(prefix="gymplug-tests-"))
+_IGNORED = shutil.ignore_patterns(".git", ".tox", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests")
+
+
+def clean_env(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def run(args: Iterable[Any], *, env: Optional[Mapping[str, str]] = None, timeout: float = 600, check: bool = True, cwd: Any = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, env=clean_env(env), timeout=timeout, cwd=cwd or NEUTRAL_CWD
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"command failed ({proc.returncode}): {' '.join(map(str, args))}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+    return proc
+
+
+def copy_source(src: Path, dest_root: Path) -> Path:
+    """Copy a source tree so that building it leaves no build output in the repository."""
+    dest = dest_root / src.name
+    shutil.copytree(src, dest, ignore=_IGNORED)
+    return dest
+
+
+def build_wheels(sources: Iterable[Path], wheelhouse: Path, scratch: Path) -> None:
+    copies = [copy_source(src, scratch) for src in sources]
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", wheelhouse, *copies])
+
+
+def distributions(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if (p / "setup.cfg").exists())
+
+
+@dataclass
+class Venv:
+    """A real virtual environment with a host, gymplug and plugins installed."""
+
+    path: Path
+
+    @classmethod
+    def create(cls, path: Path) -> "Venv":
+        venv.EnvBuilder(with_pip=True, clear=True).create(path)
+        return cls(path)
+
+    @property
+    def python(self) -> Path:
+        return self.path / ("Scripts" if os.name == "nt" else "bin") / "python"
+
+    @property
+    def site_packages(self) -> Path:
+        out = self.run_python("import sysconfig; print(sysconfig.get_paths()['purelib'])")
+        return Path(out.stdout.strip())
+
+    def pip(self, *args: Any, timeout: float = 900) -> subprocess.CompletedProcess:
+        return run([self.python, "-m", "pip", "--disable-pip-version-check", "--quiet", *args], timeout=timeout)
+
+    def install_host(self, host: str = HOST) -> None:
+        self.pip("install", "pluggy>=1.2", *HOST_REQUIREMENTS[host])
+
+    def install_wheels(self, wheelhouse: Path, names: Iterable[str]) -> None:
+        self.pip("install", "--no-index", "--no-deps", "--find-links", wheelhouse, *names)
+
+    def run_python(self, code: str, *, env: Optional[Mapping[str, str]] = None, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+        return run([self.python, "-c", textwrap.dedent(code)], env=env, check=check, timeout=timeout)
+
+    def json(self, code: str, *, env: Optional[Mapping[str, str]] = None, timeout: float = 300) -> Any:
+        """Run code whose last line of output is JSON; return it decoded."""
+        proc = self.run_python(code, env=env, timeout=timeout)
+        lines = proc.stdout.strip().splitlines()
+        if not lines:
+            raise AssertionError(f"no output\n--- stderr\n{proc.stderr}")
+        return json.loads(lines[-1])
