@@ -313,7 +313,7 @@ def test_make_vec_spawned_workers(venv):
     else:
         code = PRELUDE + (
             "if __name__ == '__main__':\n"
-            "    v = host.vector.make('foo-v0', num_envs=2, asynchronous=True, context='spawn')\n"
+            "    v = host.vector.AsyncVectorEnv([lambda: host.make('foo-v0')] * 2, context='spawn')\n"
             "    obs, _ = v.reset(seed=0)\n    v.step(v.action_space.sample())\n    v.close()\n    print(json.dumps(list(obs.shape)))\n"
         )
     assert venv.json(code) == [2, 2]

@@ -1,0 +1,130 @@
+"""``gymplug doctor``: is gymplug active, which hosts work, and what is wrong with the installed plugins."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import _gymplug_startup
+
+from ._cli import EXIT_OK, EXIT_PROBLEM, HOSTS, JSON_FORMAT, attach, emit_json, paint, stdout_to_stderr, use_color
+from ._discovery import metadata
+
+__all__ = ["add_parser", "diagnose"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "ok", "note", "warning" (a problem: exit 1), "problem" (exit 1)
+    topic: str
+    message: str
+
+    @property
+    def is_problem(self) -> bool:
+        return self.level in ("warning", "problem")
+
+
+def _version(dist: str) -> Optional[str]:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _startup_findings() -> list[Finding]:
+    found = [Path(p) / "gymplug.pth" for p in sys.path if p and (Path(p) / "gymplug.pth").is_file()]
+    findings = []
+    if found:
+        findings.append(Finding("ok", "startup hook", f"installed: {found[0]}" + (" (+ gymplug.start)" if found[0].with_suffix(".start").is_file() else "")))
+    else:
+        findings.append(Finding("problem", "startup hook", "gymplug.pth is not in any site directory: reinstall gymplug (pip install --force-reinstall gymplug)"))
+    if not _gymplug_startup.autoload_enabled():
+        findings.append(Finding("note", "startup hook", "GYMPLUG_AUTOLOAD turns it off: only processes that import gymplug first get plugins"))
+    elif "_gymplug_startup" in sys.modules and sys.flags.no_site == 0:
+        findings.append(Finding("ok", "startup hook", "active in this interpreter"))
+    else:
+        findings.append(Finding("problem", "startup hook", "not active in this interpreter (site disabled, or the .pth was not processed)"))
+    return findings
+
+
+def _host_findings(host: str) -> tuple[list[Finding], Any]:
+    version = _version(host)
+    if importlib.util.find_spec(host) is None:
+        return [Finding("note", host, "not installed")], None
+    findings = []
+    if host == "gym":
+        numpy = _version("numpy")
+        if numpy and int(numpy.split(".")[0]) >= 2:
+            findings.append(Finding("problem", host, f"gym {version} does not work with numpy {numpy}: pip install 'numpy<2' (or move to gymnasium)"))
+            return findings, None
+    try:
+        manager = attach(host)
+    except Exception as exc:
+        return [*findings, Finding("problem", host, f"import {host} failed: {type(exc).__name__}: {exc}")], None
+    findings.append(Finding("ok", host, f"{host} {version}: gymplug attached"))
+    return findings, manager
+
+
+def _plugin_findings(host: str, manager: Any) -> list[Finding]:
+    with stdout_to_stderr():
+        manager.load_all()
+    findings = []
+    for problem in manager.discovery.problems:
+        findings.append(Finding("problem", host, f"malformed entry point of {problem.describe()}"))
+    for declaration, exc in manager.failures.items():
+        findings.append(Finding("problem", host, f"plugin {declaration.describe()} failed to load: {type(exc).__name__}: {exc}"))
+    for env_id, claims in manager.conflicts.items():
+        findings.append(Finding("problem", host, f"'{env_id}' is declared by {' and '.join(str(d.dist) for d in claims)}: none is registered"))
+    for env_id, claims in manager.shadowed.items():
+        findings.append(Finding("warning", host, f"'{env_id}' of {', '.join(str(d.dist) for d in claims)} is shadowed by the host's own"))
+    for declaration, env_id, reason in manager.rejected:
+        findings.append(Finding("warning", host, f"{declaration.describe()} registered '{env_id}', refused: {reason}"))
+    for declaration in manager.disabled:
+        findings.append(Finding("note", host, f"disabled by GYMPLUG_DISABLE: {declaration.describe()}"))
+    for declaration, seconds in sorted(manager.load_times.items(), key=lambda item: -item[1]):
+        findings.append(Finding("note", host, f"plugin {declaration.plugin_name} loaded in {seconds * 1000:.1f} ms"))
+    count = len(manager.owners)
+    findings.append(Finding("ok", host, f"{count} plugin environment{'s' if count != 1 else ''} registered"))
+    return findings
+
+
+def diagnose() -> list[Finding]:
+    findings = _startup_findings()
+    for host in HOSTS:
+        host_findings, manager = _host_findings(host)
+        findings.extend(host_findings)
+        if manager is not None:
+            findings.extend(_plugin_findings(host, manager))
+    return findings
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    findings = diagnose()
+    problems = [f for f in findings if f.is_problem]
+    if args.json:
+        emit_json({"format": JSON_FORMAT, "ok": not problems, "findings": [f.__dict__ for f in findings]})
+    else:
+        color = use_color()
+        for finding in findings:
+            if args.quiet and not finding.is_problem:
+                continue
+            print(f"{paint(finding.level.ljust(7), finding.level, color)} {finding.topic:<13} {finding.message}")
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
+    return EXIT_PROBLEM if problems else EXIT_OK
+
+
+def add_parser(sub: Any, parents: list) -> None:
+    p = sub.add_parser(
+        "doctor",
+        parents=parents,
+        help="diagnose the installation: startup hook, hosts, broken plugins",
+        description="Reports whether the startup hook is installed and active, which hosts are importable (and known "
+        "incompatibilities such as gym 0.26 with numpy 2), malformed entries, plugins that fail to load, id conflicts, "
+        "shadowed built-ins, disabled distributions and each registration plugin's import time. Exit 1 on a problem.",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_doctor)

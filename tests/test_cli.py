@@ -1,0 +1,211 @@
+"""The gymplug command, run for real in the test virtual environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from helpers import HOST, run
+
+pytestmark = pytest.mark.integration
+
+
+def gymplug(venv, *args, env=None, check=False):
+    return run([venv.path / "bin" / "gymplug", *args], env=env, check=check)
+
+
+def rows_by_id(payload):
+    rows = {}
+    for row in payload["envs"]:
+        rows.setdefault(row["id"], []).append(row)
+    return rows
+
+
+def test_python_dash_m_and_version(venv):
+    proc = run([venv.python, "-m", "gymplug", "--version"])
+    assert proc.stdout.startswith("gymplug ")
+
+
+def test_help_of_every_command(venv):
+    for command in ("list", "info", "check", "run", "doctor"):
+        proc = gymplug(venv, command, "--help", check=True)
+        assert f"usage: gymplug {command}" in proc.stdout
+
+
+def test_bad_flags_are_usage_errors(venv):
+    proc = gymplug(venv, "list", "--bogus")
+    assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
+    assert gymplug(venv).returncode == 2
+    assert gymplug(venv, "run", "foo-v0", "--episodes", "many").returncode == 2
+
+
+def test_list_json_shows_sources_and_statuses(venv, canary):
+    proc = gymplug(venv, "list", "--json", env=canary.env, check=True)
+    payload = json.loads(proc.stdout)
+    assert payload["format"] == 1
+    rows = rows_by_id(payload)
+    foo = rows["foo-v0"][0]
+    assert foo == {
+        "id": "foo-v0",
+        "host": HOST,
+        "status": "declared",
+        "form": "env",
+        "distribution": "gymplug-foo",
+        "version": "0.1.0",
+        "entry": f"foo-v0 = gym_foo.envs.{HOST}_env:FooEnv",
+        "entry_point": f"gym_foo.envs.{HOST}_env:FooEnv",
+        "detail": None,
+    }
+    assert rows["Legacy/Pong-v5"][0]["status"] == "loaded"
+    assert {r["distribution"] for r in rows["clash-v0"]} == {"gp-fixture-conflict-a", "gp-fixture-conflict-b"}
+    assert {r["status"] for r in rows["clash-v0"]} == {"conflict"}
+    assert rows["CartPole-v1"][0]["status"] == "shadowed"
+    assert rows["BrokenReg/*"][0]["status"] == "broken"
+    assert "registration exploded" in rows["BrokenReg/*"][0]["detail"]
+    assert rows["bad-novalue-v0"][0]["status"] == "broken"
+    assert "CartPole-v0" not in rows  # built-ins only with --all
+    # env modules are never imported by list; registration modules are
+    imported = canary.modules()
+    assert not [m for m in imported if ".envs" in m or ".env_" in m or ".other_" in m], imported
+    assert "gp_legacy.registration" in imported
+
+
+def test_list_no_import_runs_no_plugin_code(venv, canary):
+    payload = json.loads(gymplug(venv, "list", "--json", "--no-import", env=canary.env, check=True).stdout)
+    rows = rows_by_id(payload)
+    assert rows["Legacy/*"][0]["status"] == "pending"
+    assert rows["foo-v0"][0]["status"] == "declared"
+    assert canary.modules() == []
+
+
+def test_list_json_stays_valid_when_plugins_print(venv):
+    # gymplug-fixture plugins print nothing; the hook plugin is loaded with stdout redirected anyway
+    proc = gymplug(venv, "list", "--json", "--all", check=True)
+    payload = json.loads(proc.stdout)
+    assert any(r["status"] == "builtin" and r["id"] == "CartPole-v1" for r in payload["envs"])
+
+
+def test_list_filters(venv):
+    payload = json.loads(gymplug(venv, "list", "Legacy/*", "--json", check=True).stdout)
+    assert sorted(r["id"] for r in payload["envs"]) == ["Legacy/Breakout-v4", "Legacy/Breakout-v5", "Legacy/Pong-v5"]
+    payload = json.loads(gymplug(venv, "list", "--plugin", "GP_fixture.canary", "--json", check=True).stdout)
+    assert sorted(r["id"] for r in payload["envs"]) == ["Canary/Space-v2", "canary-other-v0", "canary-v0"]
+
+
+def test_list_table_is_plain_when_piped(venv):
+    proc = gymplug(venv, "list", "foo", check=True)
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["ID", "HOST", "STATUS", "DISTRIBUTION", "ENTRY", "POINT"]
+    assert "\033[" not in proc.stdout
+    assert any(line.split()[:3] == ["foo-v0", HOST, "declared"] for line in lines[1:])
+
+
+def test_info(venv):
+    info = json.loads(gymplug(venv, "info", "Legacy/Pong-v5", "--json", check=True).stdout)
+    assert info["distribution"] == "gp-fixture-legacy" and info["version"] == "1.0.0"
+    assert info["max_episode_steps"] == 100 and info["kwargs"] == {"difficulty": 1}
+    assert info["action_space"] == "Discrete(2)" and info["render_modes"] == ["rgb_array"]
+    assert info["source"].endswith(os.path.join("gp_legacy", f"env_{HOST}.py"))
+    text = gymplug(venv, "info", "foo-v0", check=True).stdout
+    assert "gymplug-foo" in text and "observation space" in text
+
+
+def test_unknown_id_suggests(venv):
+    proc = gymplug(venv, "info", "fooo-v0")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("gymplug: error: unknown environment 'fooo-v0'")
+    assert "did you mean: foo-v0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_broken_plugin_error_is_one_line_and_verbose_shows_traceback(venv):
+    proc = gymplug(venv, "info", "broken-import-v0")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("gymplug: error: cannot make 'broken-import-v0'")
+    assert "Traceback" not in proc.stderr
+    assert "Traceback" in gymplug(venv, "-v", "info", "broken-import-v0").stderr
+
+
+def test_check_passes_and_fails(venv):
+    proc = gymplug(venv, "check", "foo-v0", "Legacy/Pong-v5", "--steps", "20")
+    assert proc.returncode == 0, proc.stderr
+    assert "2 passed, 0 failed" in proc.stderr
+    proc = gymplug(venv, "check", "foo-v0", "init-raises-v0", "--json")
+    assert proc.returncode == 1
+    results = {r["id"]: r for r in json.loads(proc.stdout)["results"]}
+    assert results["foo-v0"]["ok"] and not results["init-raises-v0"]["ok"]
+    assert "bad init" in results["init-raises-v0"]["error"]
+
+
+def test_check_a_whole_plugin(venv):
+    proc = gymplug(venv, "check", "--plugin", "gymplug-foo", "--steps", "5", check=True)
+    assert "foo-v0" in proc.stdout and "1 passed, 0 failed" in proc.stderr
+
+
+def test_run_reports_every_episode(venv):
+    payload = json.loads(gymplug(venv, "run", "Legacy/Pong-v5", "--episodes", "3", "--seed", "7", "--max-steps", "4", "--json", check=True).stdout)
+    assert [e["length"] for e in payload["episodes"]] == [4, 4, 4]
+    again = json.loads(gymplug(venv, "run", "Legacy/Pong-v5", "--episodes", "3", "--seed", "7", "--max-steps", "4", "--json", check=True).stdout)
+    assert again["episodes"] == payload["episodes"]
+
+
+def test_run_record_without_the_extra_says_how_to_install(venv, tmp_path):
+    proc = gymplug(venv, "run", "foo-v0", "--record", tmp_path / "videos")
+    assert proc.returncode == 1
+    assert "pip install 'gymplug[record]'" in proc.stderr
+
+
+def test_run_record_to_unwritable_directory(venv, tmp_path):
+    if os.geteuid() == 0:
+        target = "/proc/gymplug-cannot-write-here"  # root can write anywhere else
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        target = str(locked / "videos")
+    proc = gymplug(venv, "run", "foo-v0", "--record", target)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("gymplug: error: cannot write recordings to")
+
+
+def test_doctor_reports_problems(venv):
+    proc = gymplug(venv, "doctor", "--json")
+    assert proc.returncode == 1
+    findings = json.loads(proc.stdout)["findings"]
+    text = "\n".join(f"{f['level']} {f['message']}" for f in findings)
+    assert "ok installed:" in text and "active in this interpreter" in text
+    for expected in ("gp-fixture-malformed", "gp-fixture-broken-registration", "clash-v0", "CartPole-v1", "loaded in"):
+        assert expected in text, expected
+    assert f"{HOST}" in text
+
+
+def test_no_color_and_disable(venv):
+    proc = gymplug(venv, "list", "disabled", "--json", env={"GYMPLUG_DISABLE": "gp-fixture-disabled", "NO_COLOR": "1"}, check=True)
+    rows = json.loads(proc.stdout)["envs"]
+    assert rows and {r["status"] for r in rows} == {"disabled"}
+
+
+@pytest.fixture(scope="module")
+def record_venv(tmp_path_factory, wheelhouse):
+    """gymplug with its `record` extra (imageio-ffmpeg, which ships an ffmpeg binary) and gymplug-foo."""
+    from helpers import Venv
+
+    env = Venv.create(tmp_path_factory.mktemp("record") / "env")
+    env.install_host()
+    env.pip("install", "imageio-ffmpeg>=0.4.9")
+    env.install_wheels(wheelhouse, ["gymplug", "gymplug-foo"])
+    return env
+
+
+def test_run_records_every_episode_headless(record_venv, tmp_path):
+    videos = tmp_path / "videos"
+    proc = gymplug(record_venv, "run", "foo-v0", "--episodes", "3", "--seed", "0", "--max-steps", "12", "--record", videos, "--json", env={"DISPLAY": ""}, check=True)
+    payload = json.loads(proc.stdout)
+    assert len(payload["videos"]) == 3
+    for episode, video in zip(payload["episodes"], payload["videos"]):
+        assert os.path.getsize(video) > 0
+        frames = record_venv.json(f"import json, imageio_ffmpeg; print(json.dumps(imageio_ffmpeg.count_frames_and_secs({video!r})[0]))")
+        assert frames == episode["length"] + 1  # the reset frame, then one per step
