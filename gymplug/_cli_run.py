@@ -190,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for episode in range(args.episodes):
             obs, _ = env.reset(seed=None if args.seed is None else args.seed + episode)
             if recorder:
-                recorder.start(episode)
+                recorder.start(episode + 1)
                 recorder.frame(env.render())
             total, length, done = 0.0, 0, False
             while not done:

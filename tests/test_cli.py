@@ -82,10 +82,13 @@ def test_list_no_import_runs_no_plugin_code(venv, canary):
 
 
 def test_list_json_stays_valid_when_plugins_print(venv):
-    # gymplug-fixture plugins print nothing; the hook plugin is loaded with stdout redirected anyway
+    # gp-fixture-noisy prints with print() and os.write(1, ...) while it loads
     proc = gymplug(venv, "list", "--json", "--all", check=True)
     payload = json.loads(proc.stdout)
-    assert any(r["status"] == "builtin" and r["id"] == "CartPole-v1" for r in payload["envs"])
+    assert "noisy: hello from os.write(1)" in proc.stderr and "noisy: registering" in proc.stderr
+    rows = rows_by_id(payload)
+    assert rows["Noisy/Chatter-v0"][0]["status"] == "loaded"
+    assert any(r["status"] == "builtin" for r in rows["CartPole-v1"])
 
 
 def test_list_filters(venv):
@@ -209,3 +212,16 @@ def test_run_records_every_episode_headless(record_venv, tmp_path):
         assert os.path.getsize(video) > 0
         frames = record_venv.json(f"import json, imageio_ffmpeg; print(json.dumps(imageio_ffmpeg.count_frames_and_secs({video!r})[0]))")
         assert frames == episode["length"] + 1  # the reset frame, then one per step
+
+
+def test_doctor_knows_gym_does_not_work_with_numpy_2(tmp_path_factory, wheelhouse):
+    if HOST != "gym":
+        pytest.skip("a gym 0.26 incompatibility")
+    from helpers import Venv
+
+    env = Venv.create(tmp_path_factory.mktemp("numpy2") / "env")
+    env.pip("install", "pluggy>=1.2", "gym==0.26.2", "numpy>=2")
+    env.install_wheels(wheelhouse, ["gymplug"])
+    proc = gymplug(env, "doctor")
+    assert proc.returncode == 1
+    assert "does not work with numpy 2" in proc.stdout and "pip install 'numpy<2'" in proc.stdout

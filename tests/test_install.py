@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from helpers import HOST, PLUGINS, ROOT, Venv, copy_source
+from helpers import HOST, ROOT, Venv, copy_source, run
 
 pytestmark = pytest.mark.integration
 
@@ -38,9 +40,20 @@ def test_editable_install_carries_the_startup_hook(host_venv_factory, wheelhouse
     assert location.startswith(str(source))
 
 
-def test_install_from_source_as_the_readme_says(host_venv_factory, tmp_path):
-    env = host_venv_factory("source")
-    source = copy_source(ROOT, tmp_path)
-    env.pip("install", source, copy_source(PLUGINS / "gymplug-foo", tmp_path / "plugins"))
-    assert startup_files(env) == ["gymplug.pth", "gymplug.start"]
-    assert env.json(MAKE_FOO) == ["foo-v0", True]
+def readme_quickstart(host: str) -> str:
+    """The README's one-line install-and-run command for ``host``."""
+    blocks = re.findall(r"```sh\n(python3 -m venv .*?)\n```", (ROOT / "README.md").read_text(), re.S)
+    for block in blocks:
+        if f"import {host};" in block:
+            return block
+    raise AssertionError(f"README has no quick-start command for {host}")
+
+
+def test_readme_quickstart_command_works(tmp_path):
+    source = copy_source(ROOT, tmp_path / "checkout")
+    command = readme_quickstart(HOST)
+    venv_path = re.search(r"python3 -m venv (\S+)", command).group(1)
+    command = command.replace(venv_path, str(tmp_path / "demo"))
+    proc = run(["bash", "-c", command], cwd=source, timeout=900)
+    assert "foo-v0" in proc.stdout
+    assert startup_files(Venv(tmp_path / "demo")) == ["gymplug.pth", "gymplug.start"]
