@@ -68,13 +68,26 @@ class Distribution:
 
 
 @dataclass(frozen=True)
-class Declaration:
-    """One well-formed entry of a host group."""
+class _Entry:
+    """One ``name = value`` line of a host group in a distribution's entry points."""
 
     dist: Distribution
     group: str
     name: str
     value: str
+
+    @property
+    def entry(self) -> str:
+        return f"{self.name} = {self.value}"
+
+    def describe(self) -> str:
+        return f"{self.dist} (entry point {self.group}: '{self.entry}')"
+
+
+@dataclass(frozen=True)
+class Declaration(_Entry):
+    """A well-formed entry: an env (Form A) or a registration plugin (Form B)."""
+
     form: Form
     module: str
     attr: Optional[str]
@@ -82,31 +95,16 @@ class Declaration:
     namespace: Optional[str] = None  # Form B; None is the root namespace
 
     @property
-    def entry(self) -> str:
-        return f"{self.name} = {self.value}"
-
-    @property
     def plugin_name(self) -> str:
         """The name gymplug's plugin manager knows this declaration's plugin by."""
         return self.dist.name if self.form is Form.ENV else f"{self.dist.name}:{self.name}"
 
-    def describe(self) -> str:
-        return f"{self.dist} (entry point {self.group}: '{self.entry}')"
-
 
 @dataclass(frozen=True)
-class EntryProblem:
+class EntryProblem(_Entry):
     """An entry gymplug cannot use, and why."""
 
-    dist: Distribution
-    group: str
-    name: str
-    value: str
     reason: str
-
-    @property
-    def entry(self) -> str:
-        return f"{self.name} = {self.value}"
 
     @property
     def env_id(self) -> Optional[str]:
@@ -115,7 +113,7 @@ class EntryProblem:
         return self.name.strip() if parsed and parsed[2] is not None else None
 
     def describe(self) -> str:
-        return f"{self.dist} (entry point {self.group}: '{self.entry}'): {self.reason}"
+        return f"{super().describe()}: {self.reason}"
 
 
 def _dotted(text: str) -> bool:
