@@ -233,7 +233,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _cli_run, _doctor
+    from . import _cli_run, _doctor, _scaffold
 
     def verbosity(*, top: bool) -> argparse.ArgumentParser:
         # Subcommands get SUPPRESS defaults, or `gymplug -v list` would lose its -v to the subparser's default.
@@ -287,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _cli_run.add_parsers(sub, [common, host_option])
     _doctor.add_parser(sub, [common])
+    _scaffold.add_parser(sub, [common])
     return parser
 
 

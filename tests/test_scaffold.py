@@ -1,0 +1,70 @@
+"""gymplug new: unit checks of names and files, and the whole loop in a fresh virtual environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from gymplug._cli import CommandError
+from gymplug._scaffold import scaffold
+from helpers import HOST, Venv, run
+
+
+@pytest.mark.parametrize(
+    ("name", "package", "env_id", "namespace"),
+    [
+        ("gymplug-cartwheel", "gymplug_cartwheel", "cartwheel-v0", "Cartwheel"),
+        ("gym-maze-runner", "gym_maze_runner", "maze-runner-v0", "MazeRunner"),
+        ("Robots.Arm", "robots_arm", "robots-arm-v0", "RobotsArm"),
+    ],
+)
+def test_names(tmp_path, name, package, env_id, namespace):
+    scaffold(name, "gymnasium", "A", tmp_path)
+    setup = (tmp_path / name / "setup.cfg").read_text()
+    assert f"{env_id} = {package}.envs:{namespace}Env" in setup
+    scaffold(name + "-b", "gym", "B", tmp_path)
+    assert f"= {package}_b.plugin" in (tmp_path / f"{name}-b" / "setup.cfg").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("bad name", "not a valid distribution name"),
+        ("-leading", "not a valid distribution name"),
+        ("9lives", "not a Python identifier"),
+        ("class", "not a Python identifier"),
+        ("", "not a valid distribution name"),
+    ],
+)
+def test_bad_names_are_refused(tmp_path, name, message):
+    with pytest.raises(CommandError, match=message):
+        scaffold(name, "gymnasium", "A", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_never_overwrites(tmp_path):
+    (tmp_path / "gymplug-x").mkdir()
+    (tmp_path / "gymplug-x" / "README.md").write_text("mine")
+    with pytest.raises(CommandError, match="refusing to overwrite .*README.md"):
+        scaffold("gymplug-x", "gymnasium", "A", tmp_path)
+    assert (tmp_path / "gymplug-x" / "README.md").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "gymplug-x").iterdir()) == ["README.md"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("form", ["A", "B"])
+def test_scaffold_install_make_and_its_own_tests_pass(tmp_path_factory, wheelhouse, form):
+    """The whole loop: gymplug new -> pip install into a fresh venv -> make without imports -> its tests pass."""
+    env = Venv.create(tmp_path_factory.mktemp(f"scaffold-{form}") / "env")
+    env.install_host()
+    env.pip("install", "pytest", "setuptools>=70.1")
+    env.install_wheels(wheelhouse, ["gymplug"])
+    where = tmp_path_factory.mktemp(f"src-{form}")
+    proc = run([env.path / "bin" / "gymplug", "new", "gymplug-cartwheel", "--host", HOST, "--form", form, "--dir", where])
+    assert "gymplug-cartwheel/setup.cfg" in proc.stdout
+    env.pip("install", "--no-deps", "--no-build-isolation", where / "gymplug-cartwheel")
+    env_id = "cartwheel-v0" if form == "A" else "Cartwheel/Hard-v0"
+    out = env.json(f"import json, {HOST}; e = {HOST}.make({env_id!r}); e.reset(seed=0); print(json.dumps(e.spec.id))")
+    assert out == env_id
+    result = run([env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error::pytest.PytestWarning"], cwd=where / "gymplug-cartwheel")
+    rules = 8 * (1 if form == "A" else 2)
+    assert f"{rules} passed" in result.stdout
