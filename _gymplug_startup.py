@@ -3,6 +3,9 @@
 It imports nothing but ``os`` and ``sys`` and only puts a finder on ``sys.meta_path``. The
 finder does nothing until a host's registry module is imported; then it lets the module run
 and hands it to ``gymplug._activation``, which takes over plugin loading for that host.
+
+PYTEST_DONT_REWRITE: pytest would otherwise warn that this module, imported at startup, cannot
+be assertion-rewritten (gymplug's distribution has a pytest11 entry point).
 """
 
 import os
