@@ -57,3 +57,18 @@ def test_readme_quickstart_command_works(tmp_path):
     proc = run(["bash", "-c", command], cwd=source, timeout=900)
     assert "foo-v0" in proc.stdout
     assert startup_files(Venv(tmp_path / "demo")) == ["gymplug.pth", "gymplug.start"]
+
+
+def test_a_broken_gymplug_install_breaks_neither_python_nor_the_host(host_venv_factory, wheelhouse):
+    env = host_venv_factory("sabotage")
+    env.install_wheels(wheelhouse, ["gymplug", "gymplug-foo"])
+    site = env.site_packages
+    # gymplug's machinery is broken: the host still imports, the failure is logged, not raised
+    (site / "gymplug" / "_manager.py").write_text("raise RuntimeError('sabotaged')\n")
+    proc = env.run_python(f"import logging; logging.basicConfig()\nimport {HOST}\nprint('host ok')")
+    assert proc.stdout.strip() == "host ok"
+    assert "gymplug could not attach" in proc.stderr and "sabotaged" in proc.stderr
+    # the startup module itself is gone: the .pth line must still not disturb the interpreter
+    (site / "_gymplug_startup.py").unlink()
+    proc = env.run_python("print('python ok')")
+    assert proc.stdout.strip() == "python ok" and proc.stderr == ""
