@@ -105,6 +105,8 @@ class HostManager:
         self._lock = threading.RLock()
         self._local = threading.local()  # .owner: declaration being loaded; .quiet: no lazy loads
         self._form_a: dict[tuple[str, str], Declaration] = {}
+        #: namespace -> the distribution whose Form B entry declares it: no one else registers there
+        self._namespaces: dict[str, str] = {}
         self._checked: set[str] = set()
         self._register = self._make_register()
         self.pm.hook.gymplug_register_envs.call_historic(kwargs={"register": self._register})
@@ -131,8 +133,11 @@ class HostManager:
                 elif declaration.form is Form.ENV:
                     env_entries.setdefault(declaration.dist.key, []).append(declaration)
                     self._form_a[(declaration.dist.key, declaration.name)] = declaration
-                elif load_plugins:
-                    self.pending.setdefault(declaration.namespace, []).append(declaration)
+                else:
+                    if declaration.namespace is not None:
+                        self._namespaces.setdefault(declaration.namespace, declaration.dist.key)
+                    if load_plugins:
+                        self.pending.setdefault(declaration.namespace, []).append(declaration)
             for declarations in env_entries.values():
                 self._add_plugin(_EnvEntries(declarations), declarations[0])
             if self.disabled:
@@ -184,6 +189,11 @@ class HostManager:
     def _claim(self, env_id: str, declaration: Declaration) -> bool:
         """May ``declaration`` register ``env_id``? Records shadowing and conflicts on the way."""
         registry = self.host.registry
+        namespace = env_id.split("/", 1)[0] if "/" in env_id else None
+        keeper = self._namespaces.get(namespace) if namespace else None
+        if keeper is not None and keeper != declaration.dist.key:
+            self._reject(declaration, env_id, f"the namespace '{namespace}' belongs to the distribution {keeper}")
+            return False
         if env_id in self.conflicts:
             self.conflicts[env_id].append(declaration)
             return False
@@ -242,6 +252,7 @@ class HostManager:
     def _load(self, declaration: Declaration) -> None:
         start = time.perf_counter()
         plugin = None
+        before = dict(self.host.registry)
         try:
             plugin = self._as_plugin(declaration, _resolve(declaration.module, declaration.attr))
             self._add_plugin(plugin, declaration)
@@ -256,7 +267,19 @@ class HostManager:
         else:
             logger.debug("loaded plugin %s", declaration.describe())
         finally:
+            self._restore(before, declaration)
             self.load_times[declaration] = time.perf_counter() - start
+
+    def _restore(self, before: dict, declaration: Declaration) -> None:
+        """Undo what a plugin did to ids registered before it (deleted or replaced behind register())."""
+        registry = self.host.registry
+        for env_id, spec in before.items():
+            owner = self.owners.get(env_id)
+            if owner is not None and owner.dist.key == declaration.dist.key:
+                continue  # its own distribution's id: allowed, like re-registering
+            if dict.get(registry, env_id) is not spec and env_id not in self.conflicts:
+                dict.__setitem__(registry, env_id, spec)
+                self._reject(declaration, env_id, "it removed or replaced an environment registered before it; restored")
 
     def _forget(self, declaration: Declaration) -> None:
         """Drop what a plugin registered before its registration failed: all or nothing."""
@@ -322,7 +345,7 @@ class HostManager:
         entry_point = getattr(dict.get(self.host.registry, env_id), "entry_point", None)
         if isinstance(entry_point, str):
             try:
-                self.host.load(entry_point)
+                creator = self.host.load(entry_point)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
@@ -333,6 +356,14 @@ class HostManager:
                     env_id,
                     (declaration,),
                 ) from exc
+            if not callable(creator):
+                raise self._error(
+                    PluginLoadError,
+                    f"cannot make '{env_id}': {declaration.describe()} names '{entry_point}', "
+                    f"which is not an Env class or factory but a {type(creator).__name__} object",
+                    env_id,
+                    (declaration,),
+                )
         self._checked.add(env_id)
 
     def _error(self, base: type, message: str, env_id: str, declarations: tuple, **details: Any) -> PluginError:
@@ -364,6 +395,14 @@ class HostManager:
                 raise self._error(
                     PluginDisabledError,
                     f"'{env_id}' comes from {declaration.describe()}, and GYMPLUG_DISABLE blocks {declaration.dist.name}",
+                    env_id,
+                    (declaration,),
+                )
+        for declaration, refused, reason in self.rejected:
+            if refused == env_id:
+                raise self._error(
+                    PluginLoadError,
+                    f"cannot make '{env_id}': {declaration.describe()} registered it, and gymplug refused it: {reason}",
                     env_id,
                     (declaration,),
                 )
