@@ -16,7 +16,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from . import _activation
 from ._catalog import EnvRow, Status, catalog
-from ._entries import GROUPS, normalize_name
+from ._entries import GROUPS, normalize_name, printable
 from ._errors import GymplugError
 from ._version import __version__
 
@@ -65,7 +65,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, color_column
     """An aligned text table; the status column is coloured on a terminal (not when piped, nor with NO_COLOR)."""
     color = use_color()
     cells = [[("" if c is None else getattr(c, "value", c)) for c in row] for row in rows]
-    cells = [[str(c) for c in row] for row in cells]
+    cells = [[printable(str(c)) for c in row] for row in cells]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
     for row, raw in zip(cells, rows):
@@ -318,5 +318,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if not isinstance(exc, GymplugError):
             message = f"{type(exc).__name__}: {message}"
-        print(f"gymplug: error: {message}", file=sys.stderr)
+        print(f"gymplug: error: {printable(message)}", file=sys.stderr)
         return EXIT_PROBLEM

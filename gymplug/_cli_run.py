@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import tempfile
 import warnings
@@ -139,10 +140,10 @@ class VideoRecorder:
 
     def start(self, episode: int) -> None:
         self.close()
-        path = self.folder / f"{self.stem}-episode-{episode}.mp4"
-        self.paths.append(path)
+        self._path = self.folder / f"{self.stem}-episode-{episode}.mp4"
+        # Written under a hidden name, renamed when complete: a video on disk is always whole.
+        self._partial = self.folder / f".{self._path.name}.partial"
         self._writer = None
-        self._path = path
 
     def frame(self, frame: Any) -> None:
         import numpy as np
@@ -151,7 +152,7 @@ class VideoRecorder:
         if self._writer is None:
             height, width = frame.shape[:2]
             self._writer = self._ffmpeg.write_frames(
-                str(self._path), (width, height), fps=self.fps, macro_block_size=1, ffmpeg_log_level="error"
+                str(self._partial), (width, height), fps=self.fps, macro_block_size=1, ffmpeg_log_level="error", output_params=["-f", "mp4"]
             )
             self._writer.send(None)
         self._writer.send(frame)
@@ -160,6 +161,9 @@ class VideoRecorder:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+            os.chmod(self._partial, 0o644)  # whatever the umask: never world-writable
+            os.replace(self._partial, self._path)
+            self.paths.append(self._path)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import _gymplug_startup
 
 from ._cli import EXIT_OK, EXIT_PROBLEM, HOSTS, JSON_FORMAT, attach, emit_json, paint, stdout_to_stderr, use_color
 from ._discovery import metadata
+from ._entries import printable
 
 __all__ = ["add_parser", "diagnose"]
 
@@ -112,7 +113,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         for finding in findings:
             if args.quiet and not finding.is_problem:
                 continue
-            print(f"{paint(finding.level.ljust(7), finding.level, color)} {finding.topic:<13} {finding.message}")
+            print(f"{paint(finding.level.ljust(7), finding.level, color)} {finding.topic:<13} {printable(finding.message)}")
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
     return EXIT_PROBLEM if problems else EXIT_OK
 

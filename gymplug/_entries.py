@@ -16,6 +16,7 @@ __all__ = [
     "Form",
     "normalize_name",
     "parse_entry",
+    "printable",
     "split_env_id",
 ]
 
@@ -34,6 +35,13 @@ _DIST_SEP = re.compile(r"[-_.]+")
 def normalize_name(name: str) -> str:
     """PEP 503 normalized distribution name."""
     return _DIST_SEP.sub("-", name).lower()
+
+
+def printable(text: str) -> str:
+    """``text`` with control and format characters escaped: metadata is untrusted, terminals are not."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in text)
 
 
 def split_env_id(env_id: str) -> Optional[tuple[Optional[str], str, Optional[int]]]:
@@ -64,7 +72,7 @@ class Distribution:
         return normalize_name(self.name)
 
     def __str__(self) -> str:
-        return f"{self.name} {self.version}"
+        return printable(f"{self.name} {self.version}")
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ class _Entry:
 
     @property
     def entry(self) -> str:
-        return f"{self.name} = {self.value}"
+        return printable(f"{self.name} = {self.value}")
 
     def describe(self) -> str:
         return f"{self.dist} (entry point {self.group}: '{self.entry}')"

@@ -80,3 +80,13 @@ def test_split_env_id_and_normalize():
     assert split_env_id("CartPole") == (None, "CartPole", None)
     assert split_env_id("a b") is None
     assert normalize_name("Gymplug_Foo.bar") == "gymplug-foo-bar"
+
+
+def test_untrusted_text_is_made_printable():
+    from gymplug._entries import printable
+
+    assert printable("plain text-v0 = a.b:C") == "plain text-v0 = a.b:C"
+    assert printable("\x1b[31mred\x00") == "\\x1b[31mred\\x00"
+    assert printable("ünïcode Ωmega") == "ünïcode Ωmega"
+    problem = parse("\x1b[2J", "a:b")
+    assert "\x1b" not in problem.describe() and "\\x1b[2J" in problem.describe()
