@@ -56,7 +56,7 @@ def build_wheels(sources: Iterable[Path], wheelhouse: Path, scratch: Path) -> No
 
 
 def distributions(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if (p / "setup.cfg").exists())
+    return sorted(p for p in folder.iterdir() if (p / "pyproject.toml").exists())
 
 
 @dataclass

@@ -1,0 +1,57 @@
+"""Property-based tests: any entry text gives a declaration or a clear problem; ids are handled totally."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gymplug import Declaration, Distribution, EntryProblem, Form
+from gymplug._discovery import parse_entry_points_text
+from gymplug._entries import parse_entry, printable, split_env_id
+
+DIST = Distribution("prop-dist", "0.0.1")
+TEXT = st.text(max_size=60)
+IDENTIFIER = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
+
+
+@settings(max_examples=500)
+@given(name=TEXT, value=TEXT, group=st.sampled_from(["gym.envs", "gymnasium.envs"]))
+def test_any_entry_is_a_declaration_or_a_problem(name, value, group):
+    parsed = parse_entry(DIST, group, name, value)
+    assert isinstance(parsed, (Declaration, EntryProblem))
+    described = parsed.describe()
+    assert "prop-dist 0.0.1" in described and described.isprintable()
+    if isinstance(parsed, EntryProblem):
+        assert parsed.reason
+    elif parsed.form is Form.ENV:
+        assert split_env_id(parsed.env_id) is not None and parsed.attr and "." not in parsed.attr
+    else:
+        assert parsed.namespace is None or "/" not in parsed.namespace
+
+
+@given(module=st.lists(IDENTIFIER, min_size=1, max_size=3).map(".".join), attr=IDENTIFIER,
+       name=IDENTIFIER, namespace=st.one_of(st.none(), IDENTIFIER), version=st.integers(0, 10**6))
+def test_well_formed_env_entries_round_trip(module, attr, name, namespace, version):
+    env_id = f"{namespace}/{name}-v{version}" if namespace else f"{name}-v{version}"
+    parsed = parse_entry(DIST, "gym.envs", env_id, f"{module}:{attr}")
+    assert isinstance(parsed, Declaration) and parsed.form is Form.ENV
+    assert (parsed.env_id, parsed.module, parsed.attr) == (env_id, module, attr)
+    assert split_env_id(env_id) == (namespace, name, version)
+
+
+@given(TEXT)
+def test_split_env_id_never_raises(text):
+    parsed = split_env_id(text)
+    assert parsed is None or (isinstance(parsed[1], str) and (parsed[2] is None or parsed[2] >= 0))
+
+
+@given(st.text(max_size=300))
+def test_entry_points_text_parser_never_raises(text):
+    for name, value, line in parse_entry_points_text(text, "gym.envs"):
+        assert (name is None) == (value is None) and isinstance(line, str)
+
+
+@given(TEXT)
+def test_printable_is_printable_and_idempotent_on_printable_text(text):
+    shown = printable(text)
+    assert shown.isprintable() or set(shown) <= set(" ") | {c for c in shown if c.isprintable()}
+    if text.isprintable():
+        assert shown == text
