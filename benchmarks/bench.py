@@ -1,0 +1,186 @@
+"""gymplug's benchmark suite: discovery, registration and startup, side by side in one run.
+
+    python benchmarks/bench.py [--sizes 1,100,1000] [--runs 5] [--host gymnasium|gym]
+
+Run it with the interpreter of an environment that has gymplug, the host, pluggy, stevedore and
+importlib_metadata installed (`pip install ".[bench,gymnasium]"`). For each N it builds a synthetic
+site directory of N plugin distributions with 10 env ids each (real *.dist-info folders, real tiny
+packages), puts it on PYTHONPATH and times each contender in fresh processes (median of --runs).
+It prints one markdown table per N: absolute medians and the ratio to the row named in "vs".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+IDS_PER_DIST = 10
+FLOOR = "floor: list dist-info folders, read entry_points.txt"
+GROUP = {"gym": "gym.envs", "gymnasium": "gymnasium.envs"}
+
+ENV_MODULE = """\
+import {host}
+from {host} import spaces
+class Env({host}.Env):
+    def __init__(self, render_mode=None):
+        self.observation_space = spaces.Discrete(2)
+        self.action_space = spaces.Discrete(2)
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {{}}
+    def step(self, action):
+        return 0, 0.0, True, False, {{}}
+for _i in range({n}):  # one class per id: loaders such as pluggy's refuse the same object twice
+    globals()[f"Env{{_i}}"] = type(f"Env{{_i}}", (Env,), {{}})
+"""
+LEGACY_MODULE = """\
+def register():
+    from {host}.envs.registration import register
+    for i in range({n}):
+        register(id=f"Env{{i}}-v0", entry_point="{package}.envs:Env")
+"""
+
+
+def build_site(root: Path, n: int, host: str, legacy: bool) -> Path:
+    """N distributions: Form A entries (or, with legacy, one gym-convention namespace entry each)."""
+    site = root / f"site-{n}-{'legacy' if legacy else 'envs'}"
+    site.mkdir(parents=True)
+    for d in range(n):
+        package = f"bench_plugin_{d}"
+        (site / package).mkdir()
+        (site / package / "__init__.py").write_text("")
+        (site / package / "envs.py").write_text(ENV_MODULE.format(host=host, n=IDS_PER_DIST))
+        if legacy:
+            (site / package / "reg.py").write_text(LEGACY_MODULE.format(host=host, n=IDS_PER_DIST, package=package))
+            entries = f"BenchNs{d} = {package}.reg:register\n"
+        else:
+            entries = "".join(f"bench-{d}-{i}-v0 = {package}.envs:Env{i}\n" for i in range(IDS_PER_DIST))
+        info = site / f"bench_plugin_{d}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: bench-plugin-{d}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[{GROUP[host]}]\n{entries}")
+        (info / "RECORD").write_text("")
+    return site
+
+
+def timed(code: str, env: dict[str, str], runs: int) -> float:
+    """Median wall time of ``python -c code`` in fresh processes."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def inner(code: str, env: dict[str, str], runs: int) -> float:
+    """Median of the time a snippet reports for itself (it prints seconds), in fresh processes."""
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+        samples.append(float(out.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def measure(n: int, host: str, runs: int, root: Path) -> list[tuple[str, float, str]]:
+    group = GROUP[host]
+    site = build_site(root, n, host, legacy=False)
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE")}
+    env = {**base, "PYTHONPATH": str(site)}
+    off = {**env, "GYMPLUG_AUTOLOAD": "0"}
+    bare = {**base, "GYMPLUG_AUTOLOAD": "0"}
+    clock = "import time; t = time.perf_counter()\n"
+    done = "\nprint(time.perf_counter() - t)"
+    # Loaders that import the plugins import the host through them: import it first, off the clock
+    # (with gym's own eager loader, a plugin importing gym while gym initialises would crash).
+    preload = f"import {host}\n"
+    rows: list[tuple[str, float, str]] = []
+
+    def add(name: str, seconds: float, versus: str = "") -> None:
+        rows.append((name, seconds, versus))
+
+    add(FLOOR,
+        inner(clock + textwrap.dedent(f"""
+            import os
+            for p in {str(site)!r}, :
+                for name in os.listdir(p):
+                    if name.endswith('.dist-info'):
+                        with open(os.path.join(p, name, 'entry_points.txt'), 'rb') as f: f.read()""") + done, off, runs))
+    add("importlib_metadata.entry_points(group=...)",
+        inner("import importlib_metadata\n" + clock + f"importlib_metadata.entry_points(group={group!r})" + done, off, runs), FLOOR)
+    add("importlib.metadata (stdlib) entry_points(group=...)",
+        inner("import importlib.metadata as m\n" + clock + f"m.entry_points(group={group!r})" + done, off, runs), FLOOR)
+    add("gymplug discover (cold)",
+        inner("import gymplug\n" + clock + f"gymplug.discover({host!r})" + done, off, runs), FLOOR)
+    add("pluggy load_setuptools_entrypoints",
+        inner(preload + "import pluggy\npm = pluggy.PluginManager('bench')\n" + clock + f"pm.load_setuptools_entrypoints({group!r})" + done, env, runs), FLOOR)
+    add("stevedore ExtensionManager (imports every plugin)",
+        inner(preload + "from stevedore import ExtensionManager\n" + clock + f"ExtensionManager({group!r}, invoke_on_load=False)" + done, env, runs), FLOOR)
+
+    # registration of all 10*N ids: gymplug's attach against the host's register(), in one process each
+    add("gymplug: register all ids into the host (attach)",
+        inner(f"import gymplug._manager as mm, time\nfrom gymplug._activation import get_manager\n"
+              f"a = mm.HostManager.attach\nspent = []\n"
+              f"def w(self, *x, **k):\n    t = time.perf_counter(); a(self, *x, **k); spent.append(time.perf_counter() - t)\n"
+              f"mm.HostManager.attach = w\nimport {host}\nprint(spent[0])", env, runs))
+    add("host register() once per id",
+        inner(f"import {host}\nfrom {host}.envs.registration import register\nimport time\nt = time.perf_counter()\n"
+              f"for d in range({n}):\n    for i in range({IDS_PER_DIST}):\n        register(id=f'bench-{{d}}-{{i}}-v0', entry_point=f'bench_plugin_{{d}}.envs:Env{{i}}')\n"
+              "print(time.perf_counter() - t)", off, runs), "gymplug: register all ids into the host (attach)")
+
+    add(f"python -c 'import {host}', no plugins, hook off", timed(f"import {host}", bare, runs))
+    add(f"python -c 'import {host}', gymplug + N plugins", timed(f"import {host}", env, runs), f"python -c 'import {host}', no plugins, hook off")
+    if host == "gym":
+        legacy = build_site(root, n, host, legacy=True)
+        add("python -c 'import gym', gym's own eager loader, N legacy plugins",
+            timed("import gym", {**base, "PYTHONPATH": str(legacy), "GYMPLUG_AUTOLOAD": "0"}, runs), "python -c 'import gym', gymplug + N plugins")
+    add("python -c pass, hook off", timed("pass", off, runs))
+    add("python -c pass, hook on", timed("pass", env, runs), "python -c pass, hook off")
+    add("gymplug list --json --no-import", timed("import sys\nfrom gymplug._cli import main\nsys.exit(main(['list', '--json', '--no-import']))", env, runs))
+    builtin = "CartPole-v1"
+    add(f"first make of a built-in ({builtin})",
+        inner(f"import {host}, time\nt = time.perf_counter()\n{host}.make({builtin!r})\nprint(time.perf_counter() - t)", env, runs))
+    add("first make of a plugin env (Form A)",
+        inner(f"import {host}, time\nt = time.perf_counter()\n{host}.make('bench-0-0-v0')\nprint(time.perf_counter() - t)", env, runs),
+        f"first make of a built-in ({builtin})")
+    rss = f"import resource, {host}\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+    add(f"max RSS after import {host}, no plugins (bytes)", inner(rss, bare, 1))
+    add(f"max RSS after import {host}, N plugins (bytes)", inner(rss, env, 1), f"max RSS after import {host}, no plugins (bytes)")
+    return rows
+
+
+def render(n: int, rows: list[tuple[str, float, str]]) -> str:
+    values = {name: seconds for name, seconds, _ in rows}
+    lines = [f"### N = {n} distributions ({n * IDS_PER_DIST} env ids)", "", "| measurement | median | vs | ratio |", "| --- | --- | --- | --- |"]
+    for name, value, versus in rows:
+        shown = f"{value / 2**20:.1f} MiB" if "bytes" in name else f"{value * 1e3:.2f} ms"
+        ratio = f"{value / values[versus]:.2f}x" if versus and values.get(versus) else ""
+        lines.append(f"| {name} | {shown} | {versus} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,100,1000", help="comma-separated N (default 1,100,1000)")
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes per measurement (default 5)")
+    parser.add_argument("--host", default="gymnasium", choices=sorted(GROUP))
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="gymplug-bench-"))
+    try:
+        print(f"python {sys.version.split()[0]}, host {args.host}, {args.runs} runs per row, medians\n")
+        for n in (int(s) for s in args.sizes.split(",")):
+            print(render(n, measure(n, args.host, args.runs, root)), flush=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
