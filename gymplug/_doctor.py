@@ -12,7 +12,7 @@ from typing import Any, Optional
 import _gymplug_startup
 
 from ._cli import EXIT_OK, EXIT_PROBLEM, HOSTS, JSON_FORMAT, attach, emit_json, paint, stdout_to_stderr, use_color
-from ._discovery import metadata
+from importlib import metadata
 from ._entries import printable
 
 __all__ = ["add_parser", "diagnose"]

@@ -1,11 +1,11 @@
-"""Entry points as gymplug reads them: parse one name/value pair into a declaration or a problem."""
+"""Entry points as gymplug reads them: parse name/value pairs into declarations or problems."""
 
 from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
-from typing import Optional, Union
+from dataclasses import dataclass, field
+from typing import Iterator, NamedTuple, Optional, Union
 
 __all__ = [
     "GROUPS",
@@ -16,6 +16,8 @@ __all__ = [
     "Form",
     "normalize_name",
     "parse_entry",
+    "parse_entry_points",
+    "parse_entry_points_text",
     "printable",
     "split_env_id",
 ]
@@ -30,6 +32,13 @@ _ENV_ID = re.compile(r"^(?:(?P<ns>[\w-]+)/)?(?P<name>[\w.-]+?)(?:-v(?P<version>\
 _NAMESPACE = re.compile(r"^[\w-]+$")
 _VALUE = re.compile(r"^(?P<module>[^:\[\]\s]+)\s*(?::\s*(?P<attr>[^:\[\]\s]+))?\s*(?P<extras>\[.*\])?$")
 _DIST_SEP = re.compile(r"[-_.]+")
+# One line of the common case, an env entry with an ASCII 'package.module:Attribute' value, which
+# parse_entry would accept as it stands. Whole sections are matched at once: per-line Python work
+# is what makes discovery slow (see benchmarks/).
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_FAST_ENV_LINE = re.compile(
+    rf"^[ \t]*((?:[\w-]+/)?[\w.-]+-v\d+)[ \t]*=[ \t]*({_IDENT}(?:\.{_IDENT})*[ \t]*:[ \t]*{_IDENT})[ \t]*$", re.M
+)
 
 
 def normalize_name(name: str) -> str:
@@ -66,19 +75,20 @@ class Distribution:
 
     name: str
     version: str
+    #: PEP 503 normalized name: how GYMPLUG_DISABLE and conflicts compare distributions.
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return normalize_name(self.name)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", normalize_name(self.name))
 
     def __str__(self) -> str:
         return printable(f"{self.name} {self.version}")
 
 
-@dataclass(frozen=True)
 class _Entry:
-    """One ``name = value`` line of a host group in a distribution's entry points."""
+    """What declarations and problems share: the ``name = value`` line they come from."""
 
+    __slots__ = ()
     dist: Distribution
     group: str
     name: str
@@ -92,27 +102,59 @@ class _Entry:
         return f"{self.dist} (entry point {self.group}: '{self.entry}')"
 
 
-@dataclass(frozen=True)
-class Declaration(_Entry):
-    """A well-formed entry: an env (Form A) or a registration plugin (Form B)."""
-
+class _DeclarationFields(NamedTuple):
+    dist: Distribution
+    group: str
+    name: str
+    value: str
     form: Form
-    module: str
-    attr: Optional[str]
-    env_id: Optional[str] = None  # Form A
-    namespace: Optional[str] = None  # Form B; None is the root namespace
+
+
+class Declaration(_DeclarationFields, _Entry):
+    """A well-formed entry: an env (Form A) or a registration plugin (Form B). Immutable.
+
+    A tuple of five fields, because installs with thousands of env ids hold one per id; what else
+    it tells is derived from the name and value, which :func:`parse_entry` has validated.
+    """
+
+    __slots__ = ()
+
+    @property
+    def module(self) -> str:
+        return self.value.partition(":")[0].strip()
+
+    @property
+    def attr(self) -> Optional[str]:
+        return self.value.partition(":")[2].strip() or None
+
+    @property
+    def env_id(self) -> Optional[str]:
+        """The env id of a Form A entry."""
+        return self.name if self.form is Form.ENV else None
+
+    @property
+    def namespace(self) -> Optional[str]:
+        """The namespace of a Form B entry; None for Form A and for the root namespace."""
+        return None if self.form is Form.ENV or self.name in ROOT_NAMES else self.name
 
     @property
     def plugin_name(self) -> str:
-        """The name gymplug's plugin manager knows this declaration's plugin by."""
-        return self.dist.name if self.form is Form.ENV else f"{self.dist.name}:{self.name}"
+        """The name gymplug's plugin manager knows a Form B plugin by."""
+        return f"{self.dist.name}:{self.name}"
 
 
-@dataclass(frozen=True)
-class EntryProblem(_Entry):
-    """An entry gymplug cannot use, and why."""
-
+class _ProblemFields(NamedTuple):
+    dist: Distribution
+    group: str
+    name: str
+    value: str
     reason: str
+
+
+class EntryProblem(_ProblemFields, _Entry):
+    """An entry gymplug cannot use, and why. Immutable."""
+
+    __slots__ = ()
 
     @property
     def env_id(self) -> Optional[str]:
@@ -121,7 +163,7 @@ class EntryProblem(_Entry):
         return self.name.strip() if parsed and parsed[2] is not None else None
 
     def describe(self) -> str:
-        return f"{super().describe()}: {self.reason}"
+        return f"{_Entry.describe(self)}: {self.reason}"
 
 
 def _dotted(text: str) -> bool:
@@ -144,10 +186,10 @@ def parse_entry(dist: Distribution, group: str, name: str, value: str) -> Union[
         return problem("the value is not an object reference 'package.module:attribute'")
     if match["extras"]:
         return problem("extras ('[...]') are not supported in environment entry points")
-    module, attr = match["module"], match["attr"]
+    attr = match["attr"]
 
     if name in ROOT_NAMES:
-        return Declaration(dist, group, name, value, Form.PLUGIN, module, attr, namespace=None)
+        return Declaration(dist, group, name, value, Form.PLUGIN)
     if name.startswith("__") and name.endswith("__"):
         return problem("unknown magic namespace; use '__root__' for the root namespace")
     parsed = split_env_id(name)
@@ -156,11 +198,75 @@ def parse_entry(dist: Distribution, group: str, name: str, value: str) -> Union[
             return problem("an env entry must name an Env class or factory: 'package.module:Attribute'")
         if "." in attr:
             return problem("the hosts resolve one attribute: 'package.module:Attribute', not a dotted path")
-        return Declaration(dist, group, name, value, Form.ENV, module, attr, env_id=name)
+        return Declaration(dist, group, name, value, Form.ENV)
     if _NAMESPACE.match(name):
-        return Declaration(dist, group, name, value, Form.PLUGIN, module, attr, namespace=name)
+        return Declaration(dist, group, name, value, Form.PLUGIN)
     if parsed is not None:
         return problem("the name looks like an env id without a version; write it as 'Name-v0'")
     if ":" in name:
         return problem("the name contains ':', which make() reads as 'module:id'")
     return problem("the name is neither an env id ('[Namespace/]Name-vN') nor a namespace")
+
+
+def parse_entry_points_text(text: str, group: str) -> Iterator[tuple[Optional[str], Optional[str], str]]:
+    """(name, value, line) for each line of ``group``'s sections of an entry_points.txt.
+
+    Tolerant by design: a line without '=' yields (None, None, line) instead of failing the file.
+    """
+    in_group = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[" and line[-1] == "]":
+            in_group = line[1:-1].strip() == group
+            continue
+        if not in_group:
+            continue
+        name, sep, value = line.partition("=")
+        if sep:
+            yield name, value, line
+        else:
+            yield None, None, line
+
+
+def _fast_section(text: str, group: str) -> Optional[list[tuple[str, str]]]:
+    """(env id, value) of every line of ``group``'s section when all are plain env entries, else None.
+
+    Only for a file whose one mention of ``group`` is its section header, at the start of a line.
+    """
+    header = f"[{group}]\n"
+    start = text.find(header)
+    if start < 0 or (start and text[start - 1] != "\n") or text.count(group) != 1:
+        return None
+    start += len(header)
+    end = text.find("\n[", start - 1)
+    if end < 0:
+        body = text[start:]
+    else:
+        line_end = text.find("\n", end + 1)
+        if not text[end + 1 : None if line_end < 0 else line_end].rstrip().endswith("]"):
+            return None  # '[' opens a line that is no section header: an entry line
+        body = text[start:end]
+    found = _FAST_ENV_LINE.findall(body)
+    lines = body.rstrip("\n").count("\n") + 1 if body.strip("\n") else 0
+    if len(found) != lines and len(found) != sum(1 for line in body.split("\n") if line.strip()):
+        return None  # a comment, a Form B or malformed entry, odd white space: the careful path
+    return found
+
+
+def parse_entry_points(dist: Distribution, group: str, text: str) -> tuple[list[Declaration], list[EntryProblem]]:
+    """Every entry of ``group`` in an entry_points.txt, as declarations and problems, in file order."""
+    fast = _fast_section(text, group)
+    if fast is not None:
+        make, env = tuple.__new__, Form.ENV  # the namedtuple's own __new__ is a Python call per id
+        return [make(Declaration, (dist, group, name, value, env)) for name, value in fast], []
+    declarations: list[Declaration] = []
+    problems: list[EntryProblem] = []
+    for name, value, line in parse_entry_points_text(text, group):
+        if name is None or value is None:
+            problems.append(EntryProblem(dist, group, line, "", "the line is not 'name = value'"))
+            continue
+        parsed = parse_entry(dist, group, name, value)
+        (declarations if isinstance(parsed, Declaration) else problems).append(parsed)
+    return declarations, problems

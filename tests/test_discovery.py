@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from gymplug import Form, discover
-from gymplug._discovery import disabled_distributions, parse_entry_points_text
+from gymplug._discovery import disabled_distributions
+from gymplug._entries import parse_entry_points_text
 
 
 def dist_info(site: Path, name: str, version: str, entry_points) -> Path:

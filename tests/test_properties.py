@@ -4,8 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gymplug import Declaration, Distribution, EntryProblem, Form
-from gymplug._discovery import parse_entry_points_text
-from gymplug._entries import parse_entry, printable, split_env_id
+from gymplug._entries import _fast_section, parse_entry, parse_entry_points, parse_entry_points_text, printable, split_env_id
 
 DIST = Distribution("prop-dist", "0.0.1")
 TEXT = st.text(max_size=60)
@@ -55,3 +54,30 @@ def test_printable_is_printable_and_idempotent_on_printable_text(text):
     assert shown.isprintable() or set(shown) <= set(" ") | {c for c in shown if c.isprintable()}
     if text.isprintable():
         assert shown == text
+
+
+LINES = st.lists(
+    st.one_of(
+        st.sampled_from(["", "  ", "# note", "; note", "[gym.envs]", "[ gym.envs ]", "[other]", "[bad", "x", "=",
+                         "foo-v0 = pkg.mod:Env", "  Ns/bar-v2=pkg:make  ", "Grid = pkg.plugin", "a-v0 = pkg:A.b",
+                         "dup-v0 = x:Y\r", "ü-v1 = m:C", "-v0 = m:C", "k-v0 = gym.envs:X"]),
+        st.text(alphabet="ab-v0=: \t.[]/#\r\x0b\u2028", max_size=20),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=1000)
+@given(LINES, st.booleans())
+def test_the_fast_section_parser_agrees_with_the_careful_one(lines, final_newline):
+    text = "\n".join(lines) + ("\n" if final_newline else "")
+    fast = _fast_section(text, "gym.envs")
+    if fast is not None:
+        careful = [(name.strip(), value.strip()) for name, value, _ in parse_entry_points_text(text, "gym.envs")]
+        assert fast == careful
+        assert all(parse_entry(DIST, "gym.envs", n, v).form is Form.ENV for n, v in fast)
+    declarations, problems = parse_entry_points(DIST, "gym.envs", text)
+    slow = [parse_entry(DIST, "gym.envs", n, v) if n is not None else None
+            for n, v, _ in parse_entry_points_text(text, "gym.envs")]
+    assert declarations == [p for p in slow if isinstance(p, Declaration)]
+    assert len(problems) == sum(1 for p in slow if not isinstance(p, Declaration))
