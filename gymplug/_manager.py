@@ -42,15 +42,24 @@ def _resolve(module: str, attr: Optional[str]) -> Any:
 
 
 class _EnvEntries:
-    """The built-in plugin of a distribution's Form A entries: registers their ids, imports nothing."""
+    """The built-in plugin of every Form A entry: registers their ids, imports nothing.
 
-    def __init__(self, declarations: list[Declaration]) -> None:
+    One plugin for all of them, not one per distribution: pluggy's register() inspects every
+    attribute of a plugin (about a millisecond each), which would dominate ``import gym`` with
+    many plugins installed. The entries still register one by one, each as its own distribution's.
+    """
+
+    NAME = "gymplug.env-entries"
+
+    def __init__(self, declarations: list[Declaration], local: threading.local) -> None:
         self.declarations = declarations
+        self._local = local
 
     @hookimpl
     def gymplug_register_envs(self, register: hookspecs.Register) -> None:
         for declaration in self.declarations:
-            register(declaration.env_id, declaration.value)
+            self._local.owner = declaration
+            register(declaration.name, declaration.value)
 
 
 class _LegacyRegistration:
@@ -104,7 +113,6 @@ class HostManager:
         self.load_times: dict[Declaration, float] = {}
         self._lock = threading.RLock()
         self._local = threading.local()  # .owner: declaration being loaded; .quiet: no lazy loads
-        self._form_a: dict[tuple[str, str], Declaration] = {}
         #: namespace -> the distribution whose Form B entry declares it: no one else registers there
         self._namespaces: dict[str, str] = {}
         self._checked: set[str] = set()
@@ -126,29 +134,28 @@ class HostManager:
             for problem in self.discovery.problems:
                 if problem.env_id is not None:
                     self.invalid.setdefault(problem.env_id, problem)
-            env_entries: dict[str, list[Declaration]] = {}
+            env_entries: list[Declaration] = []
             for declaration in self.discovery.declarations:
                 if self.discovery.is_disabled(declaration.dist):
                     self.disabled.append(declaration)
                 elif declaration.form is Form.ENV:
-                    env_entries.setdefault(declaration.dist.key, []).append(declaration)
-                    self._form_a[(declaration.dist.key, declaration.name)] = declaration
+                    env_entries.append(declaration)
                 else:
                     if declaration.namespace is not None:
                         self._namespaces.setdefault(declaration.namespace, declaration.dist.key)
                     if load_plugins:
                         self.pending.setdefault(declaration.namespace, []).append(declaration)
-            for declarations in env_entries.values():
-                self._add_plugin(_EnvEntries(declarations), declarations[0])
+            if env_entries:
+                self._add_plugin(_EnvEntries(env_entries, self._local), env_entries[0], _EnvEntries.NAME)
             if self.disabled:
                 logger.info("disabled by GYMPLUG_DISABLE: %s", ", ".join(sorted({str(d.dist) for d in self.disabled})))
 
-    def _add_plugin(self, plugin: Any, declaration: Declaration) -> None:
+    def _add_plugin(self, plugin: Any, declaration: Declaration, name: Optional[str] = None) -> None:
         """Register ``plugin`` with pluggy; the historic hook call runs its registration now."""
         previous = getattr(self._local, "owner", None)
         self._local.owner = declaration
         try:
-            self.pm.register(plugin, name=declaration.plugin_name)
+            self.pm.register(plugin, name=name or declaration.plugin_name)
         finally:
             self._local.owner = previous
 
@@ -160,13 +167,12 @@ class HostManager:
             owner: Optional[Declaration] = getattr(self._local, "owner", None)
             if owner is None:
                 raise GymplugError("register() may only be called from a gymplug_register_envs hook")
-            if owner.form is Form.ENV:
-                owner = self._form_a.get((owner.dist.key, id), owner)
-            parsed = split_env_id(id) if isinstance(id, str) else None
-            if parsed is None:
+            if owner.form is Form.ENV and id == owner.name:
+                pass  # the built-in plugin's id: parse_entry has validated it
+            elif (parsed := split_env_id(id) if isinstance(id, str) else None) is None:
                 self._reject(owner, repr(id), "not an env id '[Namespace/]Name[-vN]'")
                 return
-            if owner.form is Form.PLUGIN and owner.namespace is not None:
+            elif owner.form is Form.PLUGIN and owner.namespace is not None:
                 if parsed[0] is None:
                     id = f"{owner.namespace}/{id}"
                 elif parsed[0] != owner.namespace:
