@@ -167,6 +167,40 @@ def render(n: int, rows: list[tuple[str, float, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def targets(host: str, results: dict[int, list[tuple[str, float, str]]]) -> str:
+    """The issue's targets, each a ratio of rows measured in this run; a size not run is left out."""
+    values = {n: {name: seconds for name, seconds, _ in rows} for n, rows in results.items()}
+    attach = "gymplug: register all ids into the host (attach)"
+    bare, plugged = f"python -c 'import {host}', no plugins, hook off", f"python -c 'import {host}', gymplug + N plugins"
+    lines = ["### Targets", "", "| target | measured | goal | met |", "| --- | --- | --- | --- |"]
+
+    def add(what: str, measured: float, goal: str, met: bool, unit: str = "x") -> None:
+        lines.append(f"| {what} | {measured:.2f}{unit} | {goal} | {'yes' if met else 'no'} |")
+
+    if 1000 in values:
+        v = values[1000]
+        add("discovery at N = 1000 / floor", v["gymplug discover (cold)"] / v[FLOOR], "<= 2x", v["gymplug discover (cold)"] <= 2 * v[FLOOR])
+        speedup = v["importlib_metadata.entry_points(group=...)"] / v["gymplug discover (cold)"]
+        add("importlib_metadata.entry_points / discovery at N = 1000", speedup, ">= 5x", speedup >= 5)
+        rss = (v[f"max RSS after import {host}, N plugins (bytes)"] - v[f"max RSS after import {host}, no plugins (bytes)"]) / 1e6
+        add("resident memory at N = 1000 above N = 0", rss, "<= 10 MB", rss <= 10, " MB")
+        if host == "gym":
+            eager = v["python -c 'import gym', gym's own eager loader, N legacy plugins"] / v[plugged]
+            add("gym's eager loader / gymplug, import gym at N = 1000", eager, "far above 1x", eager > 2)
+    if 100 in values and 1000 in values:
+        per_id = (values[1000][attach] / (1000 * IDS_PER_DIST)) / (values[100][attach] / (100 * IDS_PER_DIST))
+        add("registration cost per id, 10,000 ids / 1,000 ids", per_id, "<= 1.3x", per_id <= 1.3)
+    if 100 in values:
+        v = values[100]
+        add(f"import {host} with N = 100 / bare host", v[plugged] / v[bare], "<= 1.10x", v[plugged] <= 1.10 * v[bare])
+    for n, v in sorted(values.items()):
+        hook = v["python -c pass, hook on"] / v["python -c pass, hook off"]
+        add(f"python -c pass, hook on / off (N = {n})", hook, "<= 1.02x", hook <= 1.02)
+        make = v["first make of a plugin env (Form A)"] / v["first make of a built-in (CartPole-v1)"]
+        add(f"first make, plugin / built-in (N = {n})", make, "<= 1.05x", make <= 1.05)
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,100,1000", help="comma-separated N (default 1,100,1000)")
@@ -176,8 +210,11 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="gymplug-bench-"))
     try:
         print(f"python {sys.version.split()[0]}, host {args.host}, {args.runs} runs per row, medians\n")
+        results = {}
         for n in (int(s) for s in args.sizes.split(",")):
-            print(render(n, measure(n, args.host, args.runs, root)), flush=True)
+            results[n] = measure(n, args.host, args.runs, root)
+            print(render(n, results[n]), flush=True)
+        print(targets(args.host, results))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
