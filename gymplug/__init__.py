@@ -7,6 +7,7 @@ Importing gymplug activates it (the startup hook normally has already): from the
 import logging as _logging
 
 from ._activation import activate, get_manager, load_all
+from ._cache import invalidate_caches
 from ._discovery import Discovery, discover
 from ._entries import Declaration, Distribution, EntryProblem, Form
 from ._errors import (
@@ -38,6 +39,7 @@ __all__ = [
     "get_manager",
     "hookimpl",
     "hookspec",
+    "invalidate_caches",
     "load_all",
 ]
 

@@ -3,26 +3,31 @@
 It finds distributions as importlib.metadata does (``*.dist-info`` / ``*.egg-info`` folders in
 each ``sys.path`` entry, the first of a name winning) but reads nothing of them except
 ``entry_points.txt``: the name and version come from the folder's name, and a file that does not
-mention the host's group is not decoded. That keeps discovery near the cost of reading the files
-(``benchmarks/bench.py``), where importlib.metadata builds objects and parses METADATA for each.
+mention a host group is not decoded. What a directory declares is kept in the discovery cache
+(``_cache``) while the directory and its files stat the same. See ``benchmarks/bench.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional
+from typing import Iterator, Optional
 
-from ._entries import GROUPS, Declaration, Distribution, EntryProblem, normalize_name, parse_entry_points
+from . import _cache
+from ._cache import Listing
+from ._entries import GROUPS, Declaration, Distribution, EntryProblem, entry_rows, from_rows, normalize_name
 
-__all__ = ["Discovery", "discover", "disabled_distributions"]
+__all__ = ["Discovery", "discover", "disabled_distributions", "paused_gc"]
 
 logger = logging.getLogger(__name__)
 
 _SUFFIXES = (".dist-info", ".egg-info")
-
+_NEEDLES = tuple((group, f"[{group}]".encode()) for group in GROUPS.values())
 
 @dataclass(frozen=True)
 class Discovery:
@@ -44,28 +49,25 @@ def disabled_distributions(value: Optional[str] = None) -> frozenset[str]:
     return frozenset(normalize_name(name) for name in value.replace(",", " ").split())
 
 
-class _Found:
-    """One distribution as discovery sees it: its name, version and a reader of its entry_points.txt."""
-
-    __slots__ = ("name", "version", "key", "read")
-
-    def __init__(self, name: str, version: str, read: Callable[[], Optional[bytes]]) -> None:
-        self.name, self.version, self.key, self.read = name, version, normalize_name(name), read
-
-
-def _read_file(path: str) -> Optional[bytes]:
-    try:
-        with open(path, "rb") as file:
-            return file.read()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+def _sections(data: bytes) -> dict[str, list[str]]:
+    """The rows of each host group that an entry_points.txt mentions (UnicodeDecodeError if it must)."""
+    mentioned = [group for group, needle in _NEEDLES if needle in data]
+    if not mentioned:
+        return {}
+    text = data.decode("utf-8")
+    sections = {group: entry_rows(text, group) for group in mentioned}
+    return {group: rows for group, rows in sections.items() if rows}
 
 
 def _version_from_pkg_info(folder: str) -> str:
     """The Version header of an egg-info folder whose name carries no version (develop installs)."""
     for name in ("PKG-INFO", "METADATA"):
-        data = _read_file(os.path.join(folder, name))
-        for line in (data or b"").decode("utf-8", "replace").splitlines():
+        try:
+            with open(os.path.join(folder, name), "rb") as file:
+                head = file.read(8192).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for line in head.splitlines():
             if not line.strip():
                 break
             key, _, value = line.partition(":")
@@ -74,52 +76,97 @@ def _version_from_pkg_info(folder: str) -> str:
     return "?"
 
 
-def _in_directory(directory: str) -> Iterator[_Found]:
+def _scan_directory(directory: str) -> tuple[Listing, int, list[EntryProblem]]:
+    """Every distribution in a directory; the newest mtime seen (ns); files that could not be read."""
+    newest = 0
+    listing = Listing([], [], [], [], {group: [] for group in GROUPS.values()})
+    unreadable: list[EntryProblem] = []
     try:
         names = os.listdir(directory)
     except OSError:
-        return
-    for name in names:
-        if not name.lower().endswith(_SUFFIXES):
+        return listing, newest, unreadable
+    for folder in names:
+        if not folder.lower().endswith(_SUFFIXES):
             continue
         # "{name}-{version}.dist-info", "{name}-{version}-py3.11.egg-info" or "{name}.egg-info"
-        project, _, rest = name.rpartition(".")[0].partition("-")
-        folder = os.path.join(directory, name)
-        version = rest.partition("-")[0] or _version_from_pkg_info(folder)
-        path = os.path.join(folder, "entry_points.txt")
-        yield _Found(normalize_name(project), version, lambda path=path: _read_file(path))
+        project, _, rest = folder.rpartition(".")[0].partition("-")
+        name = normalize_name(project)
+        version = rest.partition("-")[0] or _version_from_pkg_info(os.path.join(directory, folder))
+        signature, sections = _cache.ABSENT, {}
+        try:
+            with open(os.path.join(directory, folder, "entry_points.txt"), "rb") as file:
+                st = os.fstat(file.fileno())
+                signature = [st.st_mtime_ns, st.st_size, st.st_ino]
+                newest = max(newest, st.st_mtime_ns)
+                sections = _sections(file.read())
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except Exception as exc:  # unreadable or undecodable: reported for every group, never cached
+            problem = f"entry_points.txt unreadable: {exc}"
+            unreadable += (EntryProblem(Distribution(name, version), group, "", "", problem) for group in GROUPS.values())
+        listing.folders.append(folder)
+        listing.names.append(name)
+        listing.versions.append(version)
+        listing.files += signature
+        for group, column in listing.groups.items():
+            column.append(sections.get(group))
+    return listing, newest, unreadable
 
 
-def _in_other(entry: str) -> Iterator[_Found]:
-    """Distributions in a path entry that is no directory (a zip), through importlib.metadata."""
+def _other_entry(entry: str) -> Listing:
+    """Distributions in a path entry that is no directory (a zip), through importlib.metadata; not cached."""
     if sys.version_info >= (3, 10):
         from importlib import metadata
     else:  # pragma: no cover - exercised on Python 3.9 only
         import importlib_metadata as metadata
 
-    def reader(dist: metadata.Distribution) -> Callable[[], Optional[bytes]]:
-        def read() -> Optional[bytes]:
-            text = dist.read_text("entry_points.txt")
-            return None if text is None else text.encode("utf-8")
-
-        return read
-
+    listing = Listing([], [], [], [], {group: [] for group in GROUPS.values()})
     for dist in metadata.distributions(path=[entry]):
         meta = dist.metadata
-        name = (meta["Name"] if meta is not None else None) or "?"
-        yield _Found(name, (meta["Version"] if meta is not None else None) or "?", reader(dist))
+        listing.names.append(normalize_name((meta["Name"] if meta is not None else None) or "?"))
+        listing.versions.append((meta["Version"] if meta is not None else None) or "?")
+        sections = _sections((dist.read_text("entry_points.txt") or "").encode("utf-8"))
+        for group, column in listing.groups.items():
+            column.append(sections.get(group))
+    return listing
 
 
-def _distributions(path: list[str]) -> Iterator[_Found]:
-    """Every distribution on ``path``, in importlib.metadata's order; the first of a name wins."""
-    seen: set[str] = set()
+def _listings(path: list[str], cache: _cache.DiscoveryCache) -> Iterator[tuple[Listing, list[EntryProblem]]]:
+    """What each entry of ``path`` holds, from the cache where it is still valid."""
     for entry in path:
-        entry = entry or "."
-        found = _in_directory(entry) if os.path.isdir(entry) else _in_other(entry) if os.path.exists(entry) else ()
-        for dist in found:
-            if dist.key not in seen:
-                seen.add(dist.key)
-                yield dist
+        directory = os.path.abspath(entry or ".")
+        try:
+            st = os.stat(directory)  # before listing: a change during the scan must not be cached as seen
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            yield _other_entry(entry), []
+            continue
+        signature = _cache.directory_signature(st)
+        cached = cache.get(directory, signature)
+        if cached is not None:
+            yield cached, []
+            continue
+        listing, newest, unreadable = _scan_directory(directory)
+        if listing.folders and not unreadable:  # a directory of no distributions costs one listdir
+            cache.put(directory, signature, listing, max(newest, st.st_mtime_ns))
+        yield listing, unreadable
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while thousands of acyclic objects are built.
+
+    Its passes would find nothing to collect, yet with 10,000 env ids they take a third of
+    discovery's time. Restored on exit, and only if it was running before.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def discover(host: str, path: Optional[list[str]] = None, disable: Optional[str] = None) -> Discovery:
@@ -127,23 +174,27 @@ def discover(host: str, path: Optional[list[str]] = None, disable: Optional[str]
 
     The first distribution of a name on the path wins, as for importlib. Never imports plugin code.
     """
-    group = GROUPS[host]
-    needle = f"[{group}]".encode()
+    with paused_gc():
+        return _discover(GROUPS[host], sys.path if path is None else path, disable)
+
+
+def _discover(group: str, path: list[str], disable: Optional[str]) -> Discovery:
+    cache = _cache.DiscoveryCache(_cache.cache_file())
+    seen: set[str] = set()
     declarations: list[Declaration] = []
     problems: list[EntryProblem] = []
-    for found in _distributions(sys.path if path is None else path):
-        try:
-            data = found.read()
-            if data is None or needle not in data:
+    for listing, unreadable in _listings(path, cache):
+        problems += (p for p in unreadable if p.group == group and p.dist.key not in seen)
+        for name, version, rows in zip(listing.names, listing.versions, listing.groups.get(group) or ()):
+            if name in seen:  # names are normalized: they are the keys
                 continue
-            text = data.decode("utf-8")
-        except Exception as exc:  # unreadable or undecodable: report, never fail
-            owner = Distribution(found.name, found.version)
-            problems.append(EntryProblem(owner, group, "", "", f"entry_points.txt unreadable: {exc}"))
-            continue
-        found_declarations, found_problems = parse_entry_points(Distribution(found.name, found.version), group, text)
-        declarations += found_declarations
-        problems += found_problems
+            seen.add(name)
+            if rows:
+                found, malformed = from_rows(Distribution(name, version), group, rows)
+                declarations += found
+                problems += malformed
+    cache.save()
+    logger.debug("%s: %d directories from the discovery cache %s", group, cache.hits, cache.path or "(off)")
     for item in problems:
         logger.warning("skipping malformed entry point: %s", item.describe())
     return Discovery(group, tuple(declarations), tuple(problems), disabled_distributions(disable))

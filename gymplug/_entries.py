@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, NamedTuple, Optional, Union
+from typing import Iterator, NamedTuple, Optional, Sequence, Union
 
 __all__ = [
     "GROUPS",
@@ -14,6 +14,8 @@ __all__ = [
     "Distribution",
     "EntryProblem",
     "Form",
+    "entry_rows",
+    "from_rows",
     "normalize_name",
     "parse_entry",
     "parse_entry_points",
@@ -79,7 +81,9 @@ class Distribution:
     key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", normalize_name(self.name))
+        name = self.name  # discovery's names are normalized already: skip the regex for them
+        plain = name.islower() and "_" not in name and "." not in name and "--" not in name
+        object.__setattr__(self, "key", name if plain else normalize_name(name))
 
     def __str__(self) -> str:
         return printable(f"{self.name} {self.version}")
@@ -170,42 +174,44 @@ def _dotted(text: str) -> bool:
     return all(part.isidentifier() for part in text.split("."))
 
 
-def parse_entry(dist: Distribution, group: str, name: str, value: str) -> Union[Declaration, EntryProblem]:
-    """Classify one entry; never raises for any text."""
+def _classify(name: str, value: str) -> tuple[str, str, str]:
+    """(name, value, kind) of one entry, stripped: kind is "env", "plugin" or "!" and why it is malformed."""
     name, value = name.strip(), value.strip()
-
-    def problem(reason: str) -> EntryProblem:
-        return EntryProblem(dist, group, name, value, reason)
-
     if not name:
-        return problem("the entry has no name")
+        return name, value, "!the entry has no name"
     if not value:
-        return problem("the entry has no value (expected 'module:attribute')")
+        return name, value, "!the entry has no value (expected 'module:attribute')"
     match = _VALUE.match(value)
     if match is None or not _dotted(match["module"]) or (match["attr"] and not _dotted(match["attr"])):
-        return problem("the value is not an object reference 'package.module:attribute'")
+        return name, value, "!the value is not an object reference 'package.module:attribute'"
     if match["extras"]:
-        return problem("extras ('[...]') are not supported in environment entry points")
+        return name, value, "!extras ('[...]') are not supported in environment entry points"
     attr = match["attr"]
 
     if name in ROOT_NAMES:
-        return Declaration(dist, group, name, value, Form.PLUGIN)
+        return name, value, "plugin"
     if name.startswith("__") and name.endswith("__"):
-        return problem("unknown magic namespace; use '__root__' for the root namespace")
+        return name, value, "!unknown magic namespace; use '__root__' for the root namespace"
     parsed = split_env_id(name)
     if parsed is not None and parsed[2] is not None:
         if attr is None:
-            return problem("an env entry must name an Env class or factory: 'package.module:Attribute'")
+            return name, value, "!an env entry must name an Env class or factory: 'package.module:Attribute'"
         if "." in attr:
-            return problem("the hosts resolve one attribute: 'package.module:Attribute', not a dotted path")
-        return Declaration(dist, group, name, value, Form.ENV)
+            return name, value, "!the hosts resolve one attribute: 'package.module:Attribute', not a dotted path"
+        return name, value, "env"
     if _NAMESPACE.match(name):
-        return Declaration(dist, group, name, value, Form.PLUGIN)
+        return name, value, "plugin"
     if parsed is not None:
-        return problem("the name looks like an env id without a version; write it as 'Name-v0'")
+        return name, value, "!the name looks like an env id without a version; write it as 'Name-v0'"
     if ":" in name:
-        return problem("the name contains ':', which make() reads as 'module:id'")
-    return problem("the name is neither an env id ('[Namespace/]Name-vN') nor a namespace")
+        return name, value, "!the name contains ':', which make() reads as 'module:id'"
+    return name, value, "!the name is neither an env id ('[Namespace/]Name-vN') nor a namespace"
+
+
+def parse_entry(dist: Distribution, group: str, name: str, value: str) -> Union[Declaration, EntryProblem]:
+    """Classify one entry; never raises for any text."""
+    declarations, problems = from_rows(dist, group, _classify(name, value))
+    return declarations[0] if declarations else problems[0]
 
 
 def parse_entry_points_text(text: str, group: str) -> Iterator[tuple[Optional[str], Optional[str], str]]:
@@ -255,18 +261,39 @@ def _fast_section(text: str, group: str) -> Optional[list[tuple[str, str]]]:
     return found
 
 
-def parse_entry_points(dist: Distribution, group: str, text: str) -> tuple[list[Declaration], list[EntryProblem]]:
-    """Every entry of ``group`` in an entry_points.txt, as declarations and problems, in file order."""
+def entry_rows(text: str, group: str) -> list[str]:
+    """``group``'s entries in an entry_points.txt, flat: name, value, kind, name, value, kind, ...
+
+    ``kind`` is "env", "plugin", or "!" and the reason the entry is malformed. The flat list of
+    strings is what the discovery cache stores; :func:`from_rows` turns it into declarations.
+    """
     fast = _fast_section(text, group)
     if fast is not None:
-        make, env = tuple.__new__, Form.ENV  # the namedtuple's own __new__ is a Python call per id
-        return [make(Declaration, (dist, group, name, value, env)) for name, value in fast], []
+        return [text for name, value in fast for text in (name, value, "env")]
+    rows: list[str] = []
+    for name, value, line in parse_entry_points_text(text, group):
+        rows += _classify(name, value) if name is not None and value is not None else (line, "", "!the line is not 'name = value'")
+    return rows
+
+
+def from_rows(dist: Distribution, group: str, rows: Sequence[str]) -> tuple[list[Declaration], list[EntryProblem]]:
+    """The declarations and problems that :func:`entry_rows` describes, for ``dist``."""
+    make, env, plugin = tuple.__new__, Form.ENV, Form.PLUGIN  # the namedtuple's __new__ is a Python call
+    if rows[2::3].count("env") * 3 == len(rows):  # the common case, at C speed
+        return [make(Declaration, (dist, group, name, value, env)) for name, value in zip(rows[0::3], rows[1::3])], []
     declarations: list[Declaration] = []
     problems: list[EntryProblem] = []
-    for name, value, line in parse_entry_points_text(text, group):
-        if name is None or value is None:
-            problems.append(EntryProblem(dist, group, line, "", "the line is not 'name = value'"))
-            continue
-        parsed = parse_entry(dist, group, name, value)
-        (declarations if isinstance(parsed, Declaration) else problems).append(parsed)
+    it = iter(rows)
+    for name, value, kind in zip(it, it, it):
+        if kind == "env":
+            declarations.append(make(Declaration, (dist, group, name, value, env)))
+        elif kind == "plugin":
+            declarations.append(make(Declaration, (dist, group, name, value, plugin)))
+        else:
+            problems.append(make(EntryProblem, (dist, group, name, value, kind[1:] or "malformed")))
     return declarations, problems
+
+
+def parse_entry_points(dist: Distribution, group: str, text: str) -> tuple[list[Declaration], list[EntryProblem]]:
+    """Every entry of ``group`` in an entry_points.txt, as declarations and problems, in file order."""
+    return from_rows(dist, group, entry_rows(text, group))

@@ -12,7 +12,7 @@ from typing import Any, Iterator, Optional
 import pluggy
 
 from . import hookspecs
-from ._discovery import Discovery, discover
+from ._discovery import Discovery, discover, paused_gc
 from ._entries import GROUPS, Declaration, EntryProblem, Form, split_env_id
 from ._errors import (
     EnvConflictError,
@@ -126,7 +126,7 @@ class HostManager:
 
         Called once the host has registered its built-ins, so that ids equal to them are seen.
         """
-        with self._lock:
+        with self._lock, paused_gc():
             if self.attached:
                 return
             self.attached = True

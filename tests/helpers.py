@@ -21,7 +21,7 @@ HOST = os.environ.get("GYMPLUG_TEST_HOST", "gymnasium")
 OTHER_HOST = "gym" if HOST == "gymnasium" else "gymnasium"
 HOST_REQUIREMENTS = {"gym": ["gym==0.26.2", "numpy<2"], "gymnasium": ["gymnasium>=1.0,<2"]}
 # Environment variables that would leak this process's setup into the subprocesses.
-_SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE", "GYMPLUG_CANARY")
+_SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE", "GYMPLUG_CANARY", "GYMPLUG_CACHE")
 # Subprocesses run here, so that `python -c` never imports from the repository (sys.path[0] is the cwd).
 NEUTRAL_CWD = Path(tempfile.mkdtemp(prefix="gymplug-tests-"))
 _IGNORED = shutil.ignore_patterns(".git", ".tox", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests")
@@ -30,6 +30,7 @@ _IGNORED = shutil.ignore_patterns(".git", ".tox", "build", "dist", "*.egg-info",
 def clean_env(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["GYMPLUG_CACHE_DIR"] = str(NEUTRAL_CWD / "discovery-cache")  # never the user's own cache
     env.update(extra or {})
     return env
 
@@ -98,3 +99,15 @@ class Venv:
         if not lines:
             raise AssertionError(f"no output\n--- stderr\n{proc.stderr}")
         return json.loads(lines[-1])
+
+
+def dist_info(site: Path, name: str, version: str, entry_points: Any) -> Path:
+    """A real ``*.dist-info`` folder, as pip writes one, with an entry_points.txt (text or bytes) or none."""
+    folder = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    folder.mkdir(parents=True)
+    (folder / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    if isinstance(entry_points, bytes):
+        (folder / "entry_points.txt").write_bytes(entry_points)
+    elif entry_points is not None:
+        (folder / "entry_points.txt").write_text(entry_points)
+    return folder

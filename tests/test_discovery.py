@@ -1,23 +1,11 @@
 """Unit tests of discovery on real *.dist-info folders in a temporary directory."""
 
-from pathlib import Path
-
 import pytest
 
 from gymplug import Form, discover
 from gymplug._discovery import disabled_distributions
 from gymplug._entries import parse_entry_points_text
-
-
-def dist_info(site: Path, name: str, version: str, entry_points) -> Path:
-    folder = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    folder.mkdir(parents=True)
-    (folder / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    if isinstance(entry_points, bytes):
-        (folder / "entry_points.txt").write_bytes(entry_points)
-    elif entry_points is not None:
-        (folder / "entry_points.txt").write_text(entry_points)
-    return folder
+from helpers import dist_info
 
 
 def test_reads_names_and_values_without_importing(tmp_path):

@@ -1,0 +1,232 @@
+"""The discovery cache: what the distributions in each sys.path directory declare, keyed on file stats.
+
+An entry holds one directory's parsed entry points, valid while the directory and every
+distribution's ``entry_points.txt`` in it stat as they did when it was read: an install,
+upgrade, uninstall or reinstall adds or removes a metadata folder (the directory changes), and
+an edit in place changes the file. A state younger than two seconds is never stored, so a
+change within the file system's timestamp granularity cannot hide behind an equal mtime.
+
+One file per interpreter and environment. It is written atomically, mode 0600, in a directory of
+mode 0700; on POSIX a file or directory that is not the user's own, or is writable by others, is
+ignored. A file that does not parse or has the wrong shape is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from ._version import __version__
+
+__all__ = ["DiscoveryCache", "Listing", "cache_file", "directory_signature", "invalidate_caches"]
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1
+_SETTLE_NS = 2 * 10**9  # younger states are not stored: coarse mtimes could hide a change
+_MAX_DIRECTORIES = 64  # entries kept per file; the least recently stored go first
+_MAX_BYTES = 64 * 2**20
+_OFF = {"0", "false", "no", "off"}
+
+
+def cache_file() -> Optional[Path]:
+    """This interpreter's cache file, or None when GYMPLUG_CACHE turns the cache off."""
+    if os.environ.get("GYMPLUG_CACHE", "1").strip().lower() in _OFF:
+        return None
+    base = os.environ.get("GYMPLUG_CACHE_DIR")
+    if not base:
+        if os.name == "nt":
+            base = os.path.join(os.environ.get("LOCALAPPDATA") or os.path.expanduser("~"), "gymplug", "Cache")
+        else:
+            base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gymplug")
+    identity = "\0".join((str(FORMAT), __version__, sys.prefix, sys.executable, sys.version))
+    return Path(base) / f"discovery-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json"
+
+
+def invalidate_caches() -> None:
+    """Forget what the discovery cache of this interpreter holds (the next discovery reads every file)."""
+    path = cache_file()
+    if path is not None:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _trusted(st: os.stat_result) -> bool:
+    if os.name != "posix":
+        return True
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+ABSENT = [-1, -1, -1]  # the signature of an entry_points.txt that does not exist
+
+
+@dataclass
+class Listing:
+    """What one directory holds, column by column: one item per metadata folder, in listing order.
+
+    Columns, because a cache of a thousand distributions is then a handful of JSON values to decode,
+    not thousands of small objects.
+    """
+
+    folders: list[str]
+    names: list[str]  # PEP 503 normalized
+    versions: list[str]
+    #: three ints per folder, the stat (mtime_ns, size, inode) of its entry_points.txt; -1s when absent
+    files: list[int]
+    #: group -> per folder, the rows of _entries.entry_rows, or None if it declares nothing there
+    groups: dict[str, list[Optional[list[str]]]] = field(default_factory=dict)
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "folders": "\n".join(self.folders),
+            "names": "\n".join(self.names),
+            "versions": "\n".join(self.versions),
+            "files": self.files,
+            # no name or value holds a newline: they come from single lines
+            "groups": {g: ["\n".join(rows) if rows else "" for rows in col] for g, col in self.groups.items()},
+        }
+
+    @classmethod
+    def decode(cls, data: Any) -> Optional["Listing"]:
+        """The listing stored as ``data``, or None if it does not have the right shape.
+
+        A signature of the wrong type never equals a stat, so it reads as a change; a row kind other
+        than "env" or "plugin" reads as a malformed entry. Neither needs checking here.
+        """
+        try:
+            folders, names, versions = (data[k].split("\n") if data[k] else [] for k in ("folders", "names", "versions"))
+            files, groups = data["files"], data["groups"]
+            count = len(folders)
+            if len(names) != count or len(versions) != count or type(files) is not list or len(files) != 3 * count:
+                return None
+            decoded = {}
+            for group, column in groups.items():
+                "".join(column)  # TypeError unless a list of strings
+                if type(group) is not str or type(column) is not list or len(column) != count:
+                    return None
+                decoded[group] = [text.split("\n") if text else None for text in column]
+                if any(rows is not None and len(rows) % 3 for rows in decoded[group]):
+                    return None
+        except (AttributeError, KeyError, TypeError):
+            return None
+        return cls(folders, names, versions, files, decoded)
+
+
+def _is_signature(value: Any) -> bool:
+    return type(value) is list and len(value) == 3 and type(value[0]) is type(value[1]) is type(value[2]) is int
+
+
+class DiscoveryCache:
+    """The entries of one cache file: load, look up by directory, store, save once."""
+
+    def __init__(self, path: Optional[Path]) -> None:
+        self.path = path
+        #: directory -> (its signature, its listing, when it was stored)
+        self.entries: dict[str, tuple[list[int], Listing, float]] = {}
+        self.changed = False
+        self.hits = 0
+        if path is not None:
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
+        try:
+            with open(path, "rb") as file:
+                st = os.fstat(file.fileno())
+                if not _trusted(st) or not _trusted(os.stat(path.parent)) or st.st_size > _MAX_BYTES:
+                    logger.warning("ignoring the discovery cache %s: not the user's own, or writable by others", path)
+                    return
+                data = json.loads(file.read())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            logger.info("ignoring the discovery cache %s: %s", path, exc)
+            return
+        if not (isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("dirs"), dict)):
+            logger.info("ignoring the discovery cache %s: not in format %d", path, FORMAT)
+            return
+        for directory, entry in data["dirs"].items():
+            listing = Listing.decode(entry.get("listing")) if isinstance(entry, dict) else None
+            if listing is not None and _is_signature(entry.get("sig")) and isinstance(entry.get("stored"), (int, float)):
+                self.entries[directory] = (entry["sig"], listing, entry["stored"])
+
+    def get(self, directory: str, signature: list[int]) -> Optional[Listing]:
+        """The cached listing of ``directory`` if the directory and its entry_points.txt files are unchanged."""
+        entry = self.entries.get(directory)
+        if entry is None or entry[0] != signature or not _files_unchanged(directory, entry[1]):
+            return None
+        self.hits += 1
+        return entry[1]
+
+    def put(self, directory: str, signature: list[int], listing: Listing, newest_ns: int) -> None:
+        """Remember a directory's listing, unless the state is too young to trust its mtimes."""
+        if self.path is None or time.time_ns() - newest_ns < _SETTLE_NS:
+            return
+        self.entries[directory] = (signature, listing, time.time())
+        self.changed = True
+
+    def save(self) -> None:
+        """Write the file atomically if anything was stored; failures are logged, never raised."""
+        if self.path is None or not self.changed:
+            return
+        newest_first = sorted(self.entries.items(), key=lambda item: item[1][2], reverse=True)[:_MAX_DIRECTORIES]
+        dirs = {d: {"sig": sig, "stored": stored, "listing": listing.encode()} for d, (sig, listing, stored) in newest_first}
+        data = json.dumps({"format": FORMAT, "dirs": dirs}, separators=(",", ":"))
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not _trusted(os.stat(self.path.parent)):
+                logger.warning("not writing the discovery cache: %s is not the user's own, or writable by others", self.path.parent)
+                return
+            fd, temporary = tempfile.mkstemp(prefix=".discovery-", suffix=".tmp", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as file:
+                    file.write(data)
+                os.replace(temporary, self.path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError as exc:
+            logger.info("could not write the discovery cache %s: %s", self.path, exc)
+        self.changed = False
+
+
+def directory_signature(st: os.stat_result) -> list[int]:
+    return [st.st_mtime_ns, st.st_ino, st.st_dev]
+
+
+def _files_unchanged(directory: str, listing: Listing) -> bool:
+    """Does every folder's entry_points.txt stat as stored?
+
+    Through the directory's file descriptor where the OS can: a thousand stats then cost half
+    as much as with full paths.
+    """
+    fd = None
+    if os.stat in os.supports_dir_fd:
+        try:
+            fd = os.open(directory, os.O_RDONLY)
+        except OSError:
+            pass
+    files = listing.files
+    try:
+        for index, folder in enumerate(listing.folders):
+            path = folder + "/entry_points.txt" if fd is not None else os.path.join(directory, folder, "entry_points.txt")
+            try:
+                st = os.stat(path, dir_fd=fd)
+                found = [st.st_mtime_ns, st.st_size, st.st_ino]
+            except OSError:
+                found = ABSENT
+            if files[3 * index : 3 * index + 3] != found:
+                return False
+        return True
+    finally:
+        if fd is not None:
+            os.close(fd)
