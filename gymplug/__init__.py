@@ -4,8 +4,6 @@ Importing gymplug activates it (the startup hook normally has already): from the
 ``gym`` or ``gymnasium`` registers every installed plugin's environments without running their code.
 """
 
-import logging as _logging
-
 from ._activation import activate, get_manager, load_all
 from ._cache import invalidate_caches
 from ._discovery import Discovery, discover
@@ -43,7 +41,6 @@ __all__ = [
     "load_all",
 ]
 
-_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 activate()
 
 

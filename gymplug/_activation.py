@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from types import ModuleType
@@ -12,12 +11,13 @@ import _gymplug_startup
 
 from ._entries import GROUPS
 from ._hosts import adapter_for, wrap_functions
+from ._log import get_logger
 from ._manager import HostManager
 from ._registry import LazyRegistry
 
 __all__ = ["activate", "get_manager", "load_all", "module_executed"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _managers: dict[str, HostManager] = {}
 _lock = threading.Lock()

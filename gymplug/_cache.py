@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
+from ._log import get_logger
 from ._version import __version__
 
 __all__ = ["DiscoveryCache", "Listing", "cache_file", "directory_signature", "invalidate_caches"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 FORMAT = 1
 _SETTLE_NS = 2 * 10**9  # younger states are not stored: coarse mtimes could hide a change
@@ -37,7 +35,7 @@ _MAX_BYTES = 64 * 2**20
 _OFF = {"0", "false", "no", "off"}
 
 
-def cache_file() -> Optional[Path]:
+def cache_file() -> Optional[str]:
     """This interpreter's cache file, or None when GYMPLUG_CACHE turns the cache off."""
     if os.environ.get("GYMPLUG_CACHE", "1").strip().lower() in _OFF:
         return None
@@ -48,7 +46,7 @@ def cache_file() -> Optional[Path]:
         else:
             base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gymplug")
     identity = "\0".join((str(FORMAT), __version__, sys.prefix, sys.executable, sys.version))
-    return Path(base) / f"discovery-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json"
+    return os.path.join(base, f"discovery-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json")
 
 
 def invalidate_caches() -> None:
@@ -56,7 +54,7 @@ def invalidate_caches() -> None:
     path = cache_file()
     if path is not None:
         try:
-            path.unlink()
+            os.unlink(path)
         except FileNotFoundError:
             pass
 
@@ -70,12 +68,11 @@ def _trusted(st: os.stat_result) -> bool:
 ABSENT = [-1, -1, -1]  # the signature of an entry_points.txt that does not exist
 
 
-@dataclass
-class Listing:
+class Listing(NamedTuple):
     """What one directory holds, column by column: one item per metadata folder, in listing order.
 
     Columns, because a cache of a thousand distributions is then a handful of JSON values to decode,
-    not thousands of small objects.
+    not thousands of small objects. The columns are lists that discovery fills as it scans.
     """
 
     folders: list[str]
@@ -84,7 +81,7 @@ class Listing:
     #: three ints per folder, the stat (mtime_ns, size, inode) of its entry_points.txt; -1s when absent
     files: list[int]
     #: group -> per folder, the rows of _entries.entry_rows, or None if it declares nothing there
-    groups: dict[str, list[Optional[list[str]]]] = field(default_factory=dict)
+    groups: dict[str, list[Optional[list[str]]]]
 
     def encode(self) -> dict[str, Any]:
         return {
@@ -129,7 +126,7 @@ def _is_signature(value: Any) -> bool:
 class DiscoveryCache:
     """The entries of one cache file: load, look up by directory, store, save once."""
 
-    def __init__(self, path: Optional[Path]) -> None:
+    def __init__(self, path: Optional[str]) -> None:
         self.path = path
         #: directory -> (its signature, its listing, when it was stored)
         self.entries: dict[str, tuple[list[int], Listing, float]] = {}
@@ -138,11 +135,11 @@ class DiscoveryCache:
         if path is not None:
             self._load(path)
 
-    def _load(self, path: Path) -> None:
+    def _load(self, path: str) -> None:
         try:
             with open(path, "rb") as file:
                 st = os.fstat(file.fileno())
-                if not _trusted(st) or not _trusted(os.stat(path.parent)) or st.st_size > _MAX_BYTES:
+                if not _trusted(st) or not _trusted(os.stat(os.path.dirname(path))) or st.st_size > _MAX_BYTES:
                     logger.warning("ignoring the discovery cache %s: not the user's own, or writable by others", path)
                     return
                 data = json.loads(file.read())
@@ -182,11 +179,12 @@ class DiscoveryCache:
         dirs = {d: {"sig": sig, "stored": stored, "listing": listing.encode()} for d, (sig, listing, stored) in newest_first}
         data = json.dumps({"format": FORMAT, "dirs": dirs}, separators=(",", ":"))
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not _trusted(os.stat(self.path.parent)):
-                logger.warning("not writing the discovery cache: %s is not the user's own, or writable by others", self.path.parent)
+            directory = os.path.dirname(self.path)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            if not _trusted(os.stat(directory)):
+                logger.warning("not writing the discovery cache: %s is not the user's own, or writable by others", directory)
                 return
-            fd, temporary = tempfile.mkstemp(prefix=".discovery-", suffix=".tmp", dir=self.path.parent)
+            fd, temporary = tempfile.mkstemp(prefix=".discovery-", suffix=".tmp", dir=directory)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as file:
                     file.write(data)

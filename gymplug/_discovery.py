@@ -11,32 +11,30 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import os
 import stat
 import sys
-from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Iterator, NamedTuple, Optional
 
 from . import _cache
 from ._cache import Listing
 from ._entries import GROUPS, Declaration, Distribution, EntryProblem, entry_rows, from_rows, normalize_name
+from ._log import get_logger
 
 __all__ = ["Discovery", "discover", "disabled_distributions", "paused_gc"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _SUFFIXES = (".dist-info", ".egg-info")
 _NEEDLES = tuple((group, f"[{group}]".encode()) for group in GROUPS.values())
 
-@dataclass(frozen=True)
-class Discovery:
-    """What the installed distributions declare for one host group."""
+class Discovery(NamedTuple):
+    """What the installed distributions declare for one host group. Immutable."""
 
     group: str
     declarations: tuple[Declaration, ...] = ()
     problems: tuple[EntryProblem, ...] = ()
-    disabled: frozenset[str] = field(default_factory=frozenset)
+    disabled: frozenset[str] = frozenset()
 
     def is_disabled(self, dist: Distribution) -> bool:
         return dist.key in self.disabled
@@ -107,7 +105,7 @@ def _scan_directory(directory: str) -> tuple[Listing, int, list[EntryProblem]]:
         listing.folders.append(folder)
         listing.names.append(name)
         listing.versions.append(version)
-        listing.files += signature
+        listing.files.extend(signature)
         for group, column in listing.groups.items():
             column.append(sections.get(group))
     return listing, newest, unreadable

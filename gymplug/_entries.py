@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
-from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple, Optional, Sequence, Union
 
 __all__ = [
@@ -43,6 +43,7 @@ _FAST_ENV_LINE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # hot: every declaration's distribution is compared by it
 def normalize_name(name: str) -> str:
     """PEP 503 normalized distribution name."""
     return _DIST_SEP.sub("-", name).lower()
@@ -71,19 +72,16 @@ class Form(enum.Enum):
     PLUGIN = "plugin"  # Form B: the entry name is a namespace, the value registers envs
 
 
-@dataclass(frozen=True)
-class Distribution:
-    """An installed distribution that declares environments."""
+class Distribution(NamedTuple):
+    """An installed distribution that declares environments. Immutable."""
 
     name: str
     version: str
-    #: PEP 503 normalized name: how GYMPLUG_DISABLE and conflicts compare distributions.
-    key: str = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        name = self.name  # discovery's names are normalized already: skip the regex for them
-        plain = name.islower() and "_" not in name and "." not in name and "--" not in name
-        object.__setattr__(self, "key", name if plain else normalize_name(name))
+    @property
+    def key(self) -> str:
+        """PEP 503 normalized name: how GYMPLUG_DISABLE and conflicts compare distributions."""
+        return normalize_name(self.name)
 
     def __str__(self) -> str:
         return printable(f"{self.name} {self.version}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import logging
 import threading
 import time
 from typing import Any, Iterator, Optional
@@ -22,11 +21,12 @@ from ._errors import (
     PluginError,
     PluginLoadError,
 )
+from ._log import get_logger
 from .hookspecs import hookimpl
 
 __all__ = ["HostManager"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -122,7 +122,8 @@ def test_every_change_of_the_installed_metadata_is_seen(site, cache_dir, caplog,
 def test_a_corrupt_cache_is_ignored_and_rebuilt(site, cache_dir, caplog):
     discover("gym", path=[str(site)])
     (cache_file,) = cache_dir.iterdir()
-    for garbage in (b"\x00\xff not json", b'{"format": 1, "dirs": {"x": 3}}', b"[]", b'{"format": 99, "dirs": {}}'):
+    for garbage in (b"\x00\xff not json", b'{"format": 1, "dirs": {"x": 3}}', b"[]", b'{"format": 99, "dirs": {}}',
+                    b'{"format": 1, "dirs": {"/x": {"sig": [1, 2, 3], "stored": 0, "listing": {"folders": 5}}}}'):
         cache_file.write_bytes(garbage)
         os.chmod(cache_file, 0o600)
         assert ids(site) == ["Ans", "a-v0", "b-v0"]
@@ -173,16 +174,16 @@ def test_the_cache_can_be_turned_off_and_invalidated(site, cache_dir, monkeypatc
     assert not cache_dir.exists()
     monkeypatch.delenv("GYMPLUG_CACHE")
     discover("gym", path=[str(site)])
-    assert _cache.cache_file().exists()
+    assert os.path.exists(_cache.cache_file())
     gymplug.invalidate_caches()
-    assert not _cache.cache_file().exists()
+    assert not os.path.exists(_cache.cache_file())
     gymplug.invalidate_caches()  # nothing to remove is fine
 
 
 def test_each_interpreter_and_environment_has_its_own_file(cache_dir, monkeypatch):
     mine = _cache.cache_file()
     monkeypatch.setattr("sys.prefix", "/some/other/venv")
-    assert _cache.cache_file() != mine and _cache.cache_file().parent == mine.parent
+    assert _cache.cache_file() != mine and os.path.dirname(_cache.cache_file()) == os.path.dirname(mine)
 
 
 def test_listings_round_trip_and_bad_shapes_are_refused():

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import functools
 import importlib
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 from .._errors import PluginError
 
 __all__ = ["HostAdapter", "adapter_for", "wrap_functions"]
 
 
-@dataclass(frozen=True)
-class HostAdapter:
+class HostAdapter(NamedTuple):
     """One host, seen through its ``envs.registration`` module."""
 
     name: str
