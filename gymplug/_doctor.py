@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, Optional
 
 import _gymplug_startup
 
+from . import _cache
 from ._cli import EXIT_OK, EXIT_PROBLEM, HOSTS, JSON_FORMAT, attach, emit_json, paint, stdout_to_stderr, use_color
 from importlib import metadata
 from ._entries import printable
@@ -50,6 +52,15 @@ def _startup_findings() -> list[Finding]:
     else:
         findings.append(Finding("problem", "startup hook", "not active in this interpreter (site disabled, or the .pth was not processed)"))
     return findings
+
+
+def _cache_findings() -> list[Finding]:
+    path = _cache.cache_file()
+    if path is None:
+        return [Finding("note", "cache", "discovery cache off (GYMPLUG_CACHE=0)")]
+    stored = len(_cache.DiscoveryCache(path).entries)
+    state = f"{stored} director{'y' if stored == 1 else 'ies'} stored" if os.path.exists(path) else "not written yet"
+    return [Finding("ok", "cache", f"discovery cache {path}: {state}")]
 
 
 def _host_findings(host: str) -> tuple[list[Finding], Any]:
@@ -100,7 +111,7 @@ def diagnose() -> list[Finding]:
         findings.extend(host_findings)
         if manager is not None:
             findings.extend(_plugin_findings(host, manager))
-    return findings
+    return findings + _cache_findings()
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -125,7 +136,8 @@ def add_parser(sub: Any, parents: list) -> None:
         help="diagnose the installation: startup hook, hosts, broken plugins",
         description="Reports whether the startup hook is installed and active, which hosts are importable (and known "
         "incompatibilities such as gym 0.26 with numpy 2), malformed entries, plugins that fail to load, id conflicts, "
-        "shadowed built-ins, disabled distributions and each registration plugin's import time. Exit 1 on a problem.",
+        "shadowed built-ins, disabled distributions, each registration plugin's import time and the discovery cache. "
+        "Exit 1 on a problem.",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_doctor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 
 import pytest
@@ -190,6 +191,9 @@ def test_doctor_reports_problems(venv):
     for expected in ("gp-fixture-malformed", "gp-fixture-broken-registration", "clash-v0", "CartPole-v1", "loaded in"):
         assert expected in text, expected
     assert f"{HOST}" in text
+    assert re.search(r"ok discovery cache \S+discovery-\w+\.json: (\d+ director(y|ies) stored|not written yet)", text), text
+    off = json.loads(gymplug(venv, "doctor", "--json", env={"GYMPLUG_CACHE": "0"}).stdout)["findings"]
+    assert {"level": "note", "topic": "cache", "message": "discovery cache off (GYMPLUG_CACHE=0)"} in off
 
 
 def test_no_color_and_disable(venv):
