@@ -25,3 +25,4 @@ def test_benchmark_suite_runs_at_a_tiny_size():
         assert row in proc.stdout, row
     if HOST == "gym":
         assert "gym's own eager loader" in proc.stdout
+    assert "### Targets" in proc.stdout and "| first make, plugin / built-in (N = 1) |" in proc.stdout
