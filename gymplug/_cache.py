@@ -128,8 +128,9 @@ class DiscoveryCache:
 
     def __init__(self, path: Optional[str]) -> None:
         self.path = path
-        #: directory -> (its signature, its listing, when it was stored)
-        self.entries: dict[str, tuple[list[int], Listing, float]] = {}
+        #: directory -> (its signature, its listing, when it was stored); a listing stays as stored
+        #: (a dict) until its directory is looked up: a file may hold directories of other processes
+        self.entries: dict[str, tuple[list[int], Any, float]] = {}
         self.changed = False
         self.hits = 0
         if path is not None:
@@ -152,17 +153,24 @@ class DiscoveryCache:
             logger.info("ignoring the discovery cache %s: not in format %d", path, FORMAT)
             return
         for directory, entry in data["dirs"].items():
-            listing = Listing.decode(entry.get("listing")) if isinstance(entry, dict) else None
-            if listing is not None and _is_signature(entry.get("sig")) and isinstance(entry.get("stored"), (int, float)):
-                self.entries[directory] = (entry["sig"], listing, entry["stored"])
+            if isinstance(entry, dict) and _is_signature(entry.get("sig")) and isinstance(entry.get("stored"), (int, float)):
+                self.entries[directory] = (entry["sig"], entry.get("listing"), entry["stored"])
 
     def get(self, directory: str, signature: list[int]) -> Optional[Listing]:
         """The cached listing of ``directory`` if the directory and its entry_points.txt files are unchanged."""
         entry = self.entries.get(directory)
-        if entry is None or entry[0] != signature or not _files_unchanged(directory, entry[1]):
+        if entry is None or entry[0] != signature:
+            return None
+        listing = entry[1] if isinstance(entry[1], Listing) else Listing.decode(entry[1])
+        if listing is None:  # the wrong shape: forget it, so that the next save drops it
+            del self.entries[directory]
+            self.changed = True
+            return None
+        self.entries[directory] = (entry[0], listing, entry[2])
+        if not _files_unchanged(directory, listing):
             return None
         self.hits += 1
-        return entry[1]
+        return listing
 
     def put(self, directory: str, signature: list[int], listing: Listing, newest_ns: int) -> None:
         """Remember a directory's listing, unless the state is too young to trust its mtimes."""
@@ -176,7 +184,10 @@ class DiscoveryCache:
         if self.path is None or not self.changed:
             return
         newest_first = sorted(self.entries.items(), key=lambda item: item[1][2], reverse=True)[:_MAX_DIRECTORIES]
-        dirs = {d: {"sig": sig, "stored": stored, "listing": listing.encode()} for d, (sig, listing, stored) in newest_first}
+        dirs = {
+            d: {"sig": sig, "stored": stored, "listing": listing.encode() if isinstance(listing, Listing) else listing}
+            for d, (sig, listing, stored) in newest_first
+        }
         data = json.dumps({"format": FORMAT, "dirs": dirs}, separators=(",", ":"))
         try:
             directory = os.path.dirname(self.path)

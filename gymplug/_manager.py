@@ -162,12 +162,15 @@ class HostManager:
     # -- registration -----------------------------------------------------------------------
 
     def _make_register(self) -> hookspecs.Register:
+        # Bound once: this runs for every env id at every host import.
+        local, env_spec, registration, env = self._local, self.host.env_spec, self.host.registration, Form.ENV
+
         def register(id: str, entry_point: Any = None, **options: Any) -> None:
             """Register an environment for the plugin being loaded (see ``gymplug_register_envs``)."""
-            owner: Optional[Declaration] = getattr(self._local, "owner", None)
+            owner: Optional[Declaration] = getattr(local, "owner", None)
             if owner is None:
                 raise GymplugError("register() may only be called from a gymplug_register_envs hook")
-            if owner.form is Form.ENV and id == owner.name:
+            if owner.form is env and id == owner.name:
                 pass  # the built-in plugin's id: parse_entry has validated it
             elif (parsed := split_env_id(id) if isinstance(id, str) else None) is None:
                 self._reject(owner, repr(id), "not an env id '[Namespace/]Name[-vN]'")
@@ -179,12 +182,12 @@ class HostManager:
                     self._reject(owner, id, f"outside the namespace '{owner.namespace}' of its entry point")
                     return
             try:
-                spec = self.host.env_spec(id, entry_point, **options)
+                spec = env_spec(id, entry_point, **options)
             except Exception as exc:
                 self._reject(owner, id, f"invalid options: {_one_line(exc)}")
                 return
             if self._claim(id, owner):
-                dict.__setitem__(self.host.registry, id, spec)
+                dict.__setitem__(registration.registry, id, spec)
 
         return register
 

@@ -128,6 +128,14 @@ def test_a_corrupt_cache_is_ignored_and_rebuilt(site, cache_dir, caplog):
         os.chmod(cache_file, 0o600)
         assert ids(site) == ["Ans", "a-v0", "b-v0"]
         assert json.loads(cache_file.read_text())["format"] == _cache.FORMAT  # rewritten whole
+    # a listing of the wrong shape under the right directory and signature: dropped, the directory read
+    data = json.loads(cache_file.read_text())
+    (entry,) = (e for d, e in data["dirs"].items() if d == str(site))
+    entry["listing"]["files"] = "not a list"
+    cache_file.write_text(json.dumps(data))
+    assert ids(site) == ["Ans", "a-v0", "b-v0"]
+    stored = json.loads(cache_file.read_text())["dirs"][str(site)]["listing"]["files"]
+    assert isinstance(stored, list)  # stored anew
 
 
 def test_a_forged_cache_is_not_believed_when_the_files_say_otherwise(site, cache_dir):
