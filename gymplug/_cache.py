@@ -19,7 +19,7 @@ import os
 import sys
 import tempfile
 import time
-from typing import Any, NamedTuple, Optional
+from typing import Any, Iterable, NamedTuple, Optional
 
 from ._log import get_logger
 from ._version import __version__
@@ -82,6 +82,10 @@ class Listing(NamedTuple):
     files: list[int]
     #: group -> per folder, the rows of _entries.entry_rows, or None if it declares nothing there
     groups: dict[str, list[Optional[list[str]]]]
+
+    @classmethod
+    def empty(cls, groups: Iterable[str]) -> "Listing":
+        return cls([], [], [], [], {group: [] for group in groups})
 
     def encode(self) -> dict[str, Any]:
         return {

@@ -77,7 +77,7 @@ def _version_from_pkg_info(folder: str) -> str:
 def _scan_directory(directory: str) -> tuple[Listing, int, list[EntryProblem]]:
     """Every distribution in a directory; the newest mtime seen (ns); files that could not be read."""
     newest = 0
-    listing = Listing([], [], [], [], {group: [] for group in GROUPS.values()})
+    listing = Listing.empty(GROUPS.values())
     unreadable: list[EntryProblem] = []
     try:
         names = os.listdir(directory)
@@ -118,9 +118,11 @@ def _other_entry(entry: str) -> Listing:
     else:  # pragma: no cover - exercised on Python 3.9 only
         import importlib_metadata as metadata
 
-    listing = Listing([], [], [], [], {group: [] for group in GROUPS.values()})
+    listing = Listing.empty(GROUPS.values())
     for dist in metadata.distributions(path=[entry]):
         meta = dist.metadata
+        listing.folders.append("")
+        listing.files.extend(_cache.ABSENT)
         listing.names.append(normalize_name((meta["Name"] if meta is not None else None) or "?"))
         listing.versions.append((meta["Version"] if meta is not None else None) or "?")
         sections = _sections((dist.read_text("entry_points.txt") or "").encode("utf-8"))
@@ -183,7 +185,8 @@ def _discover(group: str, path: list[str], disable: Optional[str]) -> Discovery:
     problems: list[EntryProblem] = []
     for listing, unreadable in _listings(path, cache):
         problems += (p for p in unreadable if p.group == group and p.dist.key not in seen)
-        for name, version, rows in zip(listing.names, listing.versions, listing.groups.get(group) or ()):
+        column = listing.groups.get(group) or [None] * len(listing.names)  # every name counts for "first wins"
+        for name, version, rows in zip(listing.names, listing.versions, column):
             if name in seen:  # names are normalized: they are the keys
                 continue
             seen.add(name)

@@ -203,3 +203,17 @@ def test_listings_round_trip_and_bad_shapes_are_refused():
                    {**good, "groups": {"gym.envs": [3, ""]}}, {**good, "groups": {"gym.envs": ["a\nb", ""]}},
                    {**good, "folders": 7}, {k: v for k, v in good.items() if k != "files"}, "nonsense", None):
         assert _cache.Listing.decode(broken) is None, broken
+
+
+def test_a_listing_without_the_group_still_hides_later_distributions_of_its_names(tmp_path, cache_dir):
+    first, second = tmp_path / "first", tmp_path / "second"
+    dist_info(first, "plug", "2.0", "[gymnasium.envs]\nother-v0 = pkg:Env\n")
+    dist_info(second, "plug", "1.0", GROUP_TEXT.format("old-v0 = pkg:Env"))
+    settle(first, second)
+    path = [str(first), str(second)]
+    assert [d.name for d in discover("gym", path=path).declarations] == []  # plug 2.0 comes first and wins
+    (cache_file,) = cache_dir.iterdir()
+    data = json.loads(cache_file.read_text())
+    data["dirs"][str(first)]["listing"]["groups"].pop("gym.envs")  # a cache that lacks the column
+    cache_file.write_text(json.dumps(data))
+    assert [d.name for d in discover("gym", path=path).declarations] == []
