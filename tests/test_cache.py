@@ -217,3 +217,17 @@ def test_a_listing_without_the_group_still_hides_later_distributions_of_its_name
     data["dirs"][str(first)]["listing"]["groups"].pop("gym.envs")  # a cache that lacks the column
     cache_file.write_text(json.dumps(data))
     assert [d.name for d in discover("gym", path=path).declarations] == []
+
+
+def test_the_default_location_is_the_documented_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("GYMPLUG_CACHE_DIR", raising=False)
+    monkeypatch.delenv("GYMPLUG_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    if os.name == "posix":
+        assert os.path.dirname(_cache.cache_file()) == str(tmp_path / "xdg" / "gymplug")
+        monkeypatch.delenv("XDG_CACHE_HOME")
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        assert os.path.dirname(_cache.cache_file()) == str(tmp_path / "home" / ".cache" / "gymplug")
+    monkeypatch.setattr(os, "name", "nt")
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
+    assert os.path.dirname(_cache.cache_file()) == os.path.join(str(tmp_path / "local"), "gymplug", "Cache")
