@@ -24,9 +24,14 @@ _OFF = {"0", "false", "no", "off"}
 hooked = set()
 
 
+def enabled(variable):
+    """False when the environment variable turns its switch off ("0", "false", "no", "off")."""
+    return os.environ.get(variable, "1").strip().lower() not in _OFF
+
+
 def autoload_enabled():
     """False when GYMPLUG_AUTOLOAD turns the startup hook off."""
-    return os.environ.get("GYMPLUG_AUTOLOAD", "1").strip().lower() not in _OFF
+    return enabled("GYMPLUG_AUTOLOAD")
 
 
 def install(force=False):

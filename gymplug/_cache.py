@@ -21,10 +21,12 @@ import tempfile
 import time
 from typing import Any, Iterable, NamedTuple, Optional
 
+import _gymplug_startup
+
 from ._log import get_logger
 from ._version import __version__
 
-__all__ = ["DiscoveryCache", "Listing", "cache_file", "directory_signature", "invalidate_caches"]
+__all__ = ["DiscoveryCache", "Listing", "cache_file", "directory_signature", "file_signature", "invalidate_caches"]
 
 logger = get_logger(__name__)
 
@@ -32,12 +34,11 @@ FORMAT = 1
 _SETTLE_NS = 2 * 10**9  # younger states are not stored: coarse mtimes could hide a change
 _MAX_DIRECTORIES = 64  # entries kept per file; the least recently stored go first
 _MAX_BYTES = 64 * 2**20
-_OFF = {"0", "false", "no", "off"}
 
 
 def cache_file() -> Optional[str]:
     """This interpreter's cache file, or None when GYMPLUG_CACHE turns the cache off."""
-    if os.environ.get("GYMPLUG_CACHE", "1").strip().lower() in _OFF:
+    if not _gymplug_startup.enabled("GYMPLUG_CACHE"):
         return None
     base = os.environ.get("GYMPLUG_CACHE_DIR")
     if not base:
@@ -86,6 +87,15 @@ class Listing(NamedTuple):
     @classmethod
     def empty(cls, groups: Iterable[str]) -> "Listing":
         return cls([], [], [], [], {group: [] for group in groups})
+
+    def add(self, folder: str, name: str, version: str, signature: list[int], sections: dict[str, list[str]]) -> None:
+        """One more distribution, in every column: they stay of one length."""
+        self.folders.append(folder)
+        self.names.append(name)
+        self.versions.append(version)
+        self.files.extend(signature)
+        for group, column in self.groups.items():
+            column.append(sections.get(group))
 
     def encode(self) -> dict[str, Any]:
         return {
@@ -216,6 +226,11 @@ def directory_signature(st: os.stat_result) -> list[int]:
     return [st.st_mtime_ns, st.st_ino, st.st_dev]
 
 
+def file_signature(st: os.stat_result) -> list[int]:
+    """What an entry_points.txt is known by: the reader and the check must agree on it."""
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
 def _files_unchanged(directory: str, listing: Listing) -> bool:
     """Does every folder's entry_points.txt stat as stored?
 
@@ -233,8 +248,7 @@ def _files_unchanged(directory: str, listing: Listing) -> bool:
         for index, folder in enumerate(listing.folders):
             path = folder + "/entry_points.txt" if fd is not None else os.path.join(directory, folder, "entry_points.txt")
             try:
-                st = os.stat(path, dir_fd=fd)
-                found = [st.st_mtime_ns, st.st_size, st.st_ino]
+                found = file_signature(os.stat(path, dir_fd=fd))
             except OSError:
                 found = ABSENT
             if files[3 * index : 3 * index + 3] != found:

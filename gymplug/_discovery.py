@@ -93,21 +93,15 @@ def _scan_directory(directory: str) -> tuple[Listing, int, list[EntryProblem]]:
         signature, sections = _cache.ABSENT, {}
         try:
             with open(os.path.join(directory, folder, "entry_points.txt"), "rb") as file:
-                st = os.fstat(file.fileno())
-                signature = [st.st_mtime_ns, st.st_size, st.st_ino]
-                newest = max(newest, st.st_mtime_ns)
+                signature = _cache.file_signature(os.fstat(file.fileno()))
+                newest = max(newest, signature[0])
                 sections = _sections(file.read())
         except (FileNotFoundError, NotADirectoryError):
             pass
         except Exception as exc:  # unreadable or undecodable: reported for every group, never cached
             problem = f"entry_points.txt unreadable: {exc}"
             unreadable += (EntryProblem(Distribution(name, version), group, "", "", problem) for group in GROUPS.values())
-        listing.folders.append(folder)
-        listing.names.append(name)
-        listing.versions.append(version)
-        listing.files.extend(signature)
-        for group, column in listing.groups.items():
-            column.append(sections.get(group))
+        listing.add(folder, name, version, signature, sections)
     return listing, newest, unreadable
 
 
@@ -121,13 +115,10 @@ def _other_entry(entry: str) -> Listing:
     listing = Listing.empty(GROUPS.values())
     for dist in metadata.distributions(path=[entry]):
         meta = dist.metadata
-        listing.folders.append("")
-        listing.files.extend(_cache.ABSENT)
-        listing.names.append(normalize_name((meta["Name"] if meta is not None else None) or "?"))
-        listing.versions.append((meta["Version"] if meta is not None else None) or "?")
+        name = normalize_name((meta["Name"] if meta is not None else None) or "?")
+        version = (meta["Version"] if meta is not None else None) or "?"
         sections = _sections((dist.read_text("entry_points.txt") or "").encode("utf-8"))
-        for group, column in listing.groups.items():
-            column.append(sections.get(group))
+        listing.add("", name, version, _cache.ABSENT, sections)
     return listing
 
 
