@@ -10,7 +10,7 @@ from typing import Optional
 import _gymplug_startup
 
 from ._entries import GROUPS
-from ._hosts import adapter_for, wrap_functions
+from ._adapter import adapter_for, wrap_functions
 from ._log import get_logger
 from ._manager import HostManager
 from ._registry import LazyRegistry

@@ -21,9 +21,8 @@ import tempfile
 import time
 from typing import Any, Iterable, NamedTuple, Optional
 
-import _gymplug_startup
-
 from ._log import get_logger
+from ._settings import Settings, current
 from ._version import __version__
 
 __all__ = ["DiscoveryCache", "Listing", "cache_file", "directory_signature", "file_signature", "invalidate_caches"]
@@ -36,18 +35,14 @@ _MAX_DIRECTORIES = 64  # entries kept per file; the least recently stored go fir
 _MAX_BYTES = 64 * 2**20
 
 
-def cache_file() -> Optional[str]:
+def cache_file(settings: Optional[Settings] = None) -> Optional[str]:
     """This interpreter's cache file, or None when GYMPLUG_CACHE turns the cache off."""
-    if not _gymplug_startup.enabled("GYMPLUG_CACHE"):
+    settings = current() if settings is None else settings
+    if not settings.cache:
         return None
-    base = os.environ.get("GYMPLUG_CACHE_DIR")
-    if not base:
-        if os.name == "nt":
-            base = os.path.join(os.environ.get("LOCALAPPDATA") or os.path.expanduser("~"), "gymplug", "Cache")
-        else:
-            base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gymplug")
     identity = "\0".join((str(FORMAT), __version__, sys.prefix, sys.executable, sys.version))
-    return os.path.join(base, f"discovery-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json")
+    name = f"discovery-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json"
+    return os.path.join(settings.default_cache_dir(), name)
 
 
 def invalidate_caches() -> None:

@@ -20,6 +20,7 @@ from . import _cache
 from ._cache import Listing
 from ._entries import GROUPS, Declaration, Distribution, EntryProblem, entry_rows, from_rows, normalize_name
 from ._log import get_logger
+from ._settings import Settings, current
 
 __all__ = ["Discovery", "discover", "disabled_distributions", "paused_gc"]
 
@@ -43,8 +44,8 @@ class Discovery(NamedTuple):
 def disabled_distributions(value: Optional[str] = None) -> frozenset[str]:
     """Normalized names blocked by GYMPLUG_DISABLE (comma or space separated)."""
     if value is None:
-        value = os.environ.get("GYMPLUG_DISABLE", "")
-    return frozenset(normalize_name(name) for name in value.replace(",", " ").split())
+        return current().disable
+    return Settings.from_environ({"GYMPLUG_DISABLE": value}).disable
 
 
 def _sections(data: bytes) -> dict[str, list[str]]:
@@ -160,17 +161,23 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def discover(host: str, path: Optional[list[str]] = None, disable: Optional[str] = None) -> Discovery:
+def discover(
+    host: str, path: Optional[list[str]] = None, disable: Optional[str] = None, settings: Optional[Settings] = None
+) -> Discovery:
     """Read the declarations of ``host``'s group from the distributions on ``path`` (default sys.path).
 
     The first distribution of a name on the path wins, as for importlib. Never imports plugin code.
+    ``settings`` default to the environment's; ``disable`` (a GYMPLUG_DISABLE value) overrides theirs.
     """
+    settings = current() if settings is None else settings
+    if disable is not None:
+        settings = settings._replace(disable=disabled_distributions(disable))
     with paused_gc():
-        return _discover(GROUPS[host], sys.path if path is None else path, disable)
+        return _discover(GROUPS[host], sys.path if path is None else path, settings)
 
 
-def _discover(group: str, path: list[str], disable: Optional[str]) -> Discovery:
-    cache = _cache.DiscoveryCache(_cache.cache_file())
+def _discover(group: str, path: list[str], settings: Settings) -> Discovery:
+    cache = _cache.DiscoveryCache(_cache.cache_file(settings))
     seen: set[str] = set()
     declarations: list[Declaration] = []
     problems: list[EntryProblem] = []
@@ -189,4 +196,4 @@ def _discover(group: str, path: list[str], disable: Optional[str]) -> Discovery:
     logger.debug("%s: %d directories from the discovery cache %s", group, cache.hits, cache.path or "(off)")
     for item in problems:
         logger.warning("skipping malformed entry point: %s", item.describe())
-    return Discovery(group, tuple(declarations), tuple(problems), disabled_distributions(disable))
+    return Discovery(group, tuple(declarations), tuple(problems), settings.disable)

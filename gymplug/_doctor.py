@@ -16,6 +16,7 @@ from . import _cache
 from ._cli import EXIT_OK, EXIT_PROBLEM, HOSTS, JSON_FORMAT, attach, emit_json, paint, stdout_to_stderr, use_color
 from importlib import metadata
 from ._entries import printable
+from ._hosts import facts
 
 __all__ = ["add_parser", "diagnose"]
 
@@ -68,11 +69,10 @@ def _host_findings(host: str) -> tuple[list[Finding], Any]:
     if importlib.util.find_spec(host) is None:
         return [Finding("note", host, "not installed")], None
     findings = []
-    if host == "gym":
-        numpy = _version("numpy")
-        if numpy and int(numpy.split(".")[0]) >= 2:
-            findings.append(Finding("problem", host, f"gym {version} does not work with numpy {numpy}: pip install 'numpy<2' (or move to gymnasium)"))
-            return findings, None
+    numpy_problem = facts(host).numpy_problem(_version("numpy"), version)
+    if numpy_problem:
+        findings.append(Finding("problem", host, numpy_problem))
+        return findings, None
     try:
         manager = attach(host)
     except Exception as exc:

@@ -7,6 +7,8 @@ import functools
 import re
 from typing import Iterator, NamedTuple, Optional, Sequence, Union
 
+from ._hosts import GROUPS
+
 __all__ = [
     "GROUPS",
     "ROOT_NAMES",
@@ -24,8 +26,6 @@ __all__ = [
     "split_env_id",
 ]
 
-#: Entry-point group of each host.
-GROUPS = {"gym": "gym.envs", "gymnasium": "gymnasium.envs"}
 #: Entry names that mean "the root namespace" (gym 0.22-0.26, gymnasium 0.26-0.29).
 ROOT_NAMES = frozenset({"__root__", "__internal__"})
 

@@ -11,12 +11,14 @@ from typing import Any
 
 from ._cli import EXIT_OK, CommandError
 from ._entries import normalize_name, split_env_id
+from ._hosts import HOSTS
 
 __all__ = ["add_parser", "scaffold"]
 
 _DIST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _PREFIXES = ("gymplug_", "gymnasium_", "gym_")
-HOST_REQUIREMENTS = {"gym": ["gym==0.26.2", "numpy<2"], "gymnasium": ["gymnasium>=1.0,<2", "numpy"]}
+# The env template imports numpy; gym's pins carry it already.
+HOST_REQUIREMENTS = {name: [*f.requirements, *(() if f.numpy_below else ("numpy",))] for name, f in HOSTS.items()}
 
 ENV_TEMPLATE = '''"""{cls}: move a marker left or right until it reaches the target; a small working {host} env."""
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+from gymplug._hosts import HOSTS
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "plugins"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "plugins"
 HOST = os.environ.get("GYMPLUG_TEST_HOST", "gymnasium")
 OTHER_HOST = "gym" if HOST == "gymnasium" else "gymnasium"
-HOST_REQUIREMENTS = {"gym": ["gym==0.26.2", "numpy<2"], "gymnasium": ["gymnasium>=1.0,<2"]}
+HOST_REQUIREMENTS = {name: list(f.requirements) for name, f in HOSTS.items()}
 # Environment variables that would leak this process's setup into the subprocesses.
 _SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE", "GYMPLUG_CANARY", "GYMPLUG_CACHE")
 # Subprocesses run here, so that `python -c` never imports from the repository (sys.path[0] is the cwd).

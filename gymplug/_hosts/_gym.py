@@ -1,10 +1,18 @@
-"""gym 0.26 flavour: how the host loads entry points, and gymplug's plugin errors as ``gym.error.Error``."""
+"""gym 0.26: every fact gymplug needs about this host; gymplug's errors as ``gym.error.Error``."""
 
-from gym import error
+from ._facts import HostFacts
 
-from .._errors import host_flavoured
+FACTS = HostFacts(
+    name="gym",
+    group="gym.envs",
+    load_name="load",
+    requirements=("gym==0.26.2", "numpy<2"),
+    eager_at_import=True,
+    numpy_below=2,
+    flavour=__name__,
+)
 
-LOAD = "load"
-BASE_ERROR = error.Error
-ERRORS = host_flavoured(__name__, error.Error)
-globals().update({cls.__name__: cls for cls in ERRORS.values()})
+
+def __getattr__(name: str) -> type:
+    # The error classes are built on first use: see HostFacts.errors (they pickle by this module's name).
+    return FACTS.flavoured(name)

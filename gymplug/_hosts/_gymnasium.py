@@ -1,10 +1,16 @@
-"""gymnasium 1.x flavour: how the host loads entry points, and gymplug's plugin errors as ``gymnasium.error.Error``."""
+"""gymnasium 1.x: every fact gymplug needs about this host; gymplug's errors as ``gymnasium.error.Error``."""
 
-from gymnasium import error
+from ._facts import HostFacts
 
-from .._errors import host_flavoured
+FACTS = HostFacts(
+    name="gymnasium",
+    group="gymnasium.envs",
+    load_name="load_env_creator",
+    requirements=("gymnasium>=1.0,<2",),
+    flavour=__name__,
+)
 
-LOAD = "load_env_creator"
-BASE_ERROR = error.Error
-ERRORS = host_flavoured(__name__, error.Error)
-globals().update({cls.__name__: cls for cls in ERRORS.values()})
+
+def __getattr__(name: str) -> type:
+    # The error classes are built on first use: see HostFacts.errors (they pickle by this module's name).
+    return FACTS.flavoured(name)
