@@ -1,4 +1,9 @@
-"""Activation: attach gymplug to a host as its registry module runs, or late if the host came first."""
+"""Activation: attach gymplug to a host as its registry module runs, or late if the host came first.
+
+The startup shim (``_gymplug_startup``) and this module import each other, deliberately: the shim
+must stay importable without gymplug (it only imports this module when a host module has run), and
+this module asks the shim to install its finder and which host modules went through it.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,11 @@ from typing import Optional
 
 import _gymplug_startup
 
-from ._entries import GROUPS
-from ._adapter import adapter_for, wrap_functions
+from ._adapter import adapter_for
+from ._hosts import HOSTS, facts
 from ._log import get_logger
 from ._manager import HostManager
-from ._registry import LazyRegistry
+from ._patch import apply
 
 __all__ = ["activate", "get_manager", "load_all", "module_executed"]
 
@@ -25,8 +30,7 @@ _lock = threading.Lock()
 
 def get_manager(host: str) -> Optional[HostManager]:
     """The manager attached to ``host`` ("gym" or "gymnasium") in this process, if any."""
-    if host not in GROUPS:
-        raise ValueError(f"unknown host {host!r}; expected one of {', '.join(GROUPS)}")
+    facts(host)  # ValueError for an unknown host
     return _managers.get(host)
 
 
@@ -37,21 +41,9 @@ def load_all(host: Optional[str] = None) -> None:
             manager.load_all()
 
 
-def _skip_eager_loading(entry_point: str = "gym.envs") -> None:
-    """Replaced by gymplug: the gym.envs entry points load lazily, when one of their envs is looked up."""
-
-
 def _prepare(host: str, registration: ModuleType, *, lazy_registry: bool, rebind: tuple = ()) -> HostManager:
     manager = HostManager(adapter_for(host, registration))
-    if lazy_registry:
-        registration.registry = LazyRegistry(registration.registry, manager=manager)
-    if hasattr(registration, "load_env_plugins"):  # gym 0.21-0.26, gymnasium 0.26-0.29
-        registration.load_env_plugins = _skip_eager_loading
-    for name, wrapper in wrap_functions(manager, registration).items():
-        original = getattr(registration, name)
-        for module in (registration, *rebind):
-            if getattr(module, name, None) is original:
-                setattr(module, name, wrapper)
+    manager.patch = apply(manager, registration, lazy_registry=lazy_registry, rebind=rebind)
     _managers[host] = manager
     return manager
 
@@ -67,20 +59,29 @@ def module_executed(fullname: str, module: ModuleType) -> None:
             _managers[host].attach()
 
 
+def detach(host: str) -> None:
+    """Undo gymplug's patch of ``host`` and forget its manager (for tests and in-process tools)."""
+    with _lock:
+        manager = _managers.pop(host, None)
+    if manager is not None:
+        manager.detach()
+
+
 def activate() -> None:
     """Install the import hook; attach at once to a host that was imported before gymplug."""
     _gymplug_startup.install(force=True)
     with _lock:
-        for host in GROUPS:
-            name = f"{host}.envs.registration"
+        for host, host_facts in HOSTS.items():
+            name = host_facts.registration_module
             if host in _managers or name not in sys.modules or name in _gymplug_startup.hooked:
                 continue
             registration = sys.modules[name]
-            if host == "gym":
+            if host_facts.eager_at_import:
                 logger.warning(
-                    "gym was imported before gymplug, so gym's own loader has already run the gym.envs "
-                    "plugins eagerly; import gymplug before gym (or leave GYMPLUG_AUTOLOAD on)"
+                    "%s was imported before gymplug, so its own loader has already run the %s "
+                    "plugins eagerly; import gymplug before %s (or leave GYMPLUG_AUTOLOAD on)",
+                    host, host_facts.group, host,
                 )
-            rebind = tuple(m for m in (sys.modules.get(host), sys.modules.get(f"{host}.envs")) if m is not None)
+            rebind = tuple(m for m in (sys.modules.get(host), sys.modules.get(host_facts.envs_module)) if m is not None)
             manager = _prepare(host, registration, lazy_registry=False, rebind=rebind)
-            manager.attach(load_plugins=host != "gym")
+            manager.attach(load_plugins=not host_facts.eager_at_import)

@@ -13,8 +13,32 @@ __all__ = [
     "PluginDisabledError",
     "PluginError",
     "PluginLoadError",
+    "describe_exception",
     "host_flavoured",
+    "one_line",
+    "safe_str",
 ]
+
+
+def safe_str(obj: object) -> str:
+    """``str(obj)`` for an object plugin code made: its ``__str__`` may raise, or not return a str."""
+    try:
+        text = str(obj)
+    except Exception as exc:  # noqa: BLE001 - hostile __str__
+        return f"<unprintable {type(obj).__name__}: str() raised {type(exc).__name__}>"
+    return text if isinstance(text, str) else f"<unprintable {type(obj).__name__}>"
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message`` of an exception plugin code raised, never raising itself."""
+    text = safe_str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of :func:`describe_exception`."""
+    text = safe_str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 class GymplugError(Exception):

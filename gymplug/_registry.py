@@ -1,10 +1,10 @@
-"""The host registry gymplug installs: a plain dict that loads pending plugins when a lookup misses."""
+"""The host registry gymplug installs, and the named raw operations gymplug uses on any registry."""
 
 from __future__ import annotations
 
 from typing import Any, Optional, Protocol
 
-__all__ = ["LazyRegistry"]
+__all__ = ["LazyRegistry", "RawRegistry"]
 
 _MISSING = object()
 
@@ -13,6 +13,42 @@ class _Manager(Protocol):
     def on_miss(self, key: object) -> None: ...
 
     def allow_set(self, key: object) -> bool: ...
+
+
+class RawRegistry:
+    """gymplug's own reads and writes of a host registry: they never load plugins and are never checked.
+
+    Works on whatever dict the host's registration module holds (a :class:`LazyRegistry`, or the
+    host's plain dict when gymplug attached late), read afresh each time.
+    """
+
+    __slots__ = ("_registration",)
+
+    def __init__(self, registration: Any) -> None:
+        self._registration = registration
+
+    @property
+    def data(self) -> dict:
+        return self._registration.registry
+
+    def peek(self, env_id: object) -> Any:
+        """The spec of ``env_id``, or None."""
+        return dict.get(self.data, env_id)
+
+    def has(self, env_id: object) -> bool:
+        return dict.__contains__(self.data, env_id)
+
+    def store(self, env_id: str, spec: Any) -> None:
+        dict.__setitem__(self.data, env_id, spec)
+
+    def drop(self, env_id: str) -> None:
+        dict.pop(self.data, env_id, None)
+
+    def ids(self) -> list:
+        return list(dict.keys(self.data))
+
+    def snapshot(self) -> dict:
+        return dict(dict.items(self.data))
 
 
 class LazyRegistry(dict):

@@ -1,0 +1,358 @@
+"""The loader: Form B sources waiting to load, loading them once, and undoing what a failed one did.
+
+No gymplug lock is held while plugin code runs: a plugin's import may wait on an import lock that
+another thread holds while it looks up an id (which would wait on gymplug: a deadlock). A source
+being loaded is marked in flight instead; another thread that needs it waits for it, bounded, and
+only if that thread is not itself in the middle of an import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, Iterator, Optional
+
+from ._entries import Declaration, Form, split_env_id
+from ._errors import GymplugError, one_line
+from ._log import get_logger
+
+if TYPE_CHECKING:
+    from ._adapter import HostAdapter
+    from ._claims import ClaimPolicy
+    from ._ledger import Ledger
+    from ._registry import RawRegistry
+
+__all__ = ["Loader", "Loading"]
+
+logger = get_logger(__name__)
+
+#: How long a lookup waits for another thread's load of the source it needs.
+WAIT_SECONDS = 20.0
+
+_loaders: "weakref.WeakSet[Loader]" = weakref.WeakSet()
+
+
+class Loading:
+    """One load in progress, in one thread."""
+
+    __slots__ = ("declaration", "foreign", "legacy")
+
+    def __init__(self, declaration: Declaration) -> None:
+        self.declaration = declaration
+        #: ids written by threads other than the loading one: never "restored" over
+        self.foreign: set[str] = set()
+        #: True while a legacy registration function runs: the host's register() then puts the
+        #: ids it is given in the declaration's namespace, as gym 0.26's namespace() did
+        self.legacy = False
+
+
+def _resolve(module: str, attr: Optional[str]) -> Any:
+    obj: Any = importlib.import_module(module)
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+def _importing() -> bool:
+    """Is this thread in the middle of an import (holding a module's import lock)?"""
+    try:
+        from importlib import _bootstrap  # type: ignore[attr-defined]
+
+        me = threading.get_ident()
+        for ref in list(_bootstrap._module_locks.values()):
+            lock = ref()
+            if lock is not None and getattr(lock, "owner", None) == me:
+                return True
+    except Exception:  # noqa: BLE001 - a private structure of CPython: if it changed, wait (bounded)
+        return False
+    return False
+
+
+class Loader:
+    """Pending Form B sources of one host, and the ``register`` their code is given."""
+
+    def __init__(self, host: "HostAdapter", ledger: "Ledger", policy: "ClaimPolicy", raw: "RawRegistry") -> None:
+        self.host = host
+        self.ledger = ledger
+        self.policy = policy
+        self.raw = raw
+        #: namespace (None: root) -> Form B declarations not loaded yet
+        self.pending: dict[Optional[str], list[Declaration]] = {}
+        self._inflight: dict[Declaration, threading.Event] = {}
+        self._active: list[Loading] = []
+        self._local = threading.local()  # .stack: this thread's loads; .quiet: no lazy loads
+        self._pm: Any = None
+        self._reset_locks()
+        _loaders.add(self)
+
+    def _reset_locks(self) -> None:
+        self._lock = threading.Lock()  # pending, in flight, active: dictionary work only
+        self._pm_lock = threading.Lock()
+
+    # -- context --------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def loading(self, declaration: Declaration) -> Iterator[Loading]:
+        """Within this block, this thread's registrations are ``declaration``'s."""
+        state = Loading(declaration)
+        stack = self._local.__dict__.setdefault("stack", [])
+        stack.append(state)
+        with self._lock:
+            self._active.append(state)
+        try:
+            yield state
+        finally:
+            stack.pop()
+            with self._lock:
+                self._active.remove(state)
+
+    def current(self) -> Optional[Loading]:
+        stack = getattr(self._local, "stack", None)
+        return stack[-1] if stack else None
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Within this block, registry misses load nothing (the host's register() checks)."""
+        self._local.quiet = getattr(self._local, "quiet", 0) + 1
+        try:
+            yield
+        finally:
+            self._local.quiet -= 1
+
+    def noted_write(self, key: str) -> None:
+        """Someone other than a loading plugin wrote ``key``: no load in progress may undo it."""
+        with self._lock:
+            for state in self._active:
+                state.foreign.add(key)
+
+    # -- registration -----------------------------------------------------------------------
+
+    def register_as(self, owner: Declaration, id: Any, entry_point: Any = None, **options: Any) -> None:
+        """Register ``id`` for ``owner``, checked by the claim policy."""
+        if owner.form is Form.ENV and id == owner.name:
+            pass  # a Form A entry's own id: parse_entry has validated it
+        elif (parsed := split_env_id(id) if isinstance(id, str) else None) is None:
+            self.policy.refuse(owner, repr(id), "not an env id '[Namespace/]Name[-vN]'")
+            return
+        elif owner.form is Form.PLUGIN and owner.namespace is not None:
+            if parsed[0] is None:
+                id = f"{owner.namespace}/{id}"
+            elif parsed[0] != owner.namespace:
+                self.policy.refuse(owner, id, f"outside the namespace '{owner.namespace}' of its entry point")
+                return
+        try:
+            spec = self.host.env_spec(id, entry_point, **options)
+        except Exception as exc:
+            self.policy.refuse(owner, id, f"invalid options: {one_line(exc)}")
+            return
+        if self.policy.claim(id, owner):
+            self.raw.store(id, spec)
+
+    def register_entries(self, declarations: list[Declaration]) -> None:
+        """Register Form A entries, each as its own distribution's: their ids and values are validated."""
+        env_spec, claim, store = self.host.registration.EnvSpec, self.policy.claim, self.raw.store  # hot: 10,000s
+        for declaration in declarations:
+            env_id = declaration.name
+            try:
+                spec = env_spec(id=env_id, entry_point=declaration.value)
+            except Exception as exc:
+                self.policy.refuse(declaration, env_id, f"invalid options: {one_line(exc)}")
+                continue
+            if claim(env_id, declaration):
+                store(env_id, spec)
+
+    def register(self, id: str, entry_point: Any = None, **options: Any) -> None:
+        """Register an environment for the plugin being loaded (see ``gymplug_register_envs``)."""
+        state = self.current()
+        if state is None:
+            raise GymplugError("register() may only be called from a gymplug_register_envs hook")
+        self.register_as(state.declaration, id, entry_point, **options)
+
+    # -- pending sources --------------------------------------------------------------------
+
+    def add(self, declaration: Declaration) -> None:
+        with self._lock:
+            self.pending.setdefault(declaration.namespace, []).append(declaration)
+
+    def pending_declarations(self) -> list[Declaration]:
+        with self._lock:
+            return [d for declarations in self.pending.values() for d in declarations] + list(self._inflight)
+
+    def has_work(self) -> bool:
+        return bool(self.pending or self._inflight)
+
+    def _take(self, namespaces: Optional[tuple[Optional[str], ...]]) -> tuple[list[Declaration], list[threading.Event]]:
+        """Pop what to load (of ``namespaces``; None: all) and the events of those in flight elsewhere."""
+        with self._lock:
+            keys = list(self.pending) if namespaces is None else [n for n in namespaces if n in self.pending]
+            todo = [d for key in keys for d in self.pending.pop(key)]
+            for declaration in todo:
+                self._inflight[declaration] = threading.Event()
+            waits = [
+                event
+                for declaration, event in self._inflight.items()
+                if declaration not in todo and (namespaces is None or declaration.namespace in namespaces)
+            ]
+        return todo, waits
+
+    def load_for(self, key: object) -> None:
+        """A lookup of ``key`` missed: load the pending plugins of its namespace and the root ones."""
+        if not isinstance(key, str) or getattr(self._local, "quiet", 0) or not self.has_work():
+            return
+        namespace = key.split("/", 1)[0] if "/" in key else None
+        self._run(self._take((namespace, None) if namespace is not None else (None,)))
+
+    def load_all(self) -> None:
+        """Load every pending plugin (a complete listing was asked for)."""
+        while self.has_work():
+            todo, waits = self._take(None)
+            self._run((todo, waits))
+            if not todo and waits and _importing():
+                return
+
+    def _run(self, work: tuple[list[Declaration], list[threading.Event]]) -> None:
+        todo, waits = work
+        for index, declaration in enumerate(todo):
+            try:
+                self._load(declaration)
+            except BaseException:  # KeyboardInterrupt: this one and the rest stay pending, for a retry
+                with self._lock:
+                    for undone in todo[index:]:
+                        self.pending.setdefault(undone.namespace, []).append(undone)
+                        self._inflight.pop(undone).set()
+                raise
+            with self._lock:
+                self._inflight.pop(declaration).set()
+        if waits and not _importing():
+            for event in waits:
+                if not event.wait(WAIT_SECONDS):
+                    logger.warning("gave up waiting %.0f s for another thread's plugin load", WAIT_SECONDS)
+                    break
+
+    # -- loading one source -----------------------------------------------------------------
+
+    def _load(self, declaration: Declaration) -> None:
+        start = time.perf_counter()
+        before = self.raw.snapshot()
+        owners_before = dict(self.ledger.owners)
+        plugin = None
+        with self.loading(declaration) as state:
+            try:
+                obj = _resolve(declaration.module, declaration.attr)
+                plugin = self._run_source(declaration, obj)
+            except BaseException as exc:
+                self._forget(declaration, plugin)
+                self._restore(before, owners_before, state)
+                if isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
+                    raise
+                # SystemExit from plugin code included: it must not end the process
+                self.ledger.fail(declaration, exc)
+                logger.warning("plugin %s failed to load: %s", declaration.describe(), one_line(exc))
+            else:
+                self._restore(before, owners_before, state)
+                logger.debug("loaded plugin %s", declaration.describe())
+        self.ledger.load_times[declaration] = time.perf_counter() - start
+
+    def _run_source(self, declaration: Declaration, obj: Any) -> Any:
+        """Run a Form B source's registration: a hook plugin through pluggy, or a legacy function."""
+        if hasattr(obj, "gymplug_register_envs"):
+            return self._run_hook(declaration, obj)
+        if isinstance(obj, type):
+            raise TypeError(
+                f"'{declaration.value}' is a class, not a registration function; "
+                f"an env entry needs a versioned id, such as '{declaration.name}-v0 = {declaration.value}'"
+            )
+        if not callable(obj):
+            raise TypeError(f"'{declaration.value}' has no gymplug_register_envs hook and is not a registration function")
+        # gym 0.22-0.26 / gymnasium 0.26-0.29 called it inside namespace(name), which sets a global of
+        # the host; the host patch applies the namespace in this thread only (see Loading.legacy).
+        state = self.current()
+        if state is not None:
+            state.legacy = True
+        try:
+            obj()
+        finally:
+            if state is not None:
+                state.legacy = False
+        return None
+
+    @property
+    def pm(self) -> Any:
+        """The pluggy plugin manager of the hook plugins, made when the first one loads."""
+        if self._pm is None:
+            import pluggy
+
+            from . import hookspecs
+
+            pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+            pm.add_hookspecs(hookspecs)
+            self._pm = pm
+        return self._pm
+
+    def _run_hook(self, declaration: Declaration, plugin: Any) -> Any:
+        with self._pm_lock:
+            pm = self.pm
+            pm.register(plugin, name=declaration.plugin_name)
+            impls = [i for i in pm.hook.gymplug_register_envs.get_hookimpls() if i.plugin is plugin]
+        arguments = {"register": self.register}
+        for impl in impls:  # plugin code: no lock held
+            impl.function(*(arguments[name] for name in impl.argnames))
+        return plugin
+
+    def _forget(self, declaration: Declaration, plugin: Any) -> None:
+        """Drop what a plugin registered before its registration failed: all or nothing."""
+        if plugin is not None:
+            with self._pm_lock:
+                if self._pm is not None and self._pm.is_registered(plugin):
+                    self._pm.unregister(plugin)
+        with self.ledger.lock:
+            for env_id in self.ledger.owned_by(declaration):
+                del self.ledger.owners[env_id]
+                self.raw.drop(env_id)
+
+    def _restore(self, before: dict, owners_before: dict, state: Loading) -> None:
+        """Undo what a plugin did, behind register(), to ids registered before it (deleted or replaced).
+
+        An id of the plugin's own distribution may be re-registered; an id another thread wrote
+        meanwhile is that thread's. A built-in stays the host's whatever the order of loads.
+        """
+        declaration = state.declaration
+        for env_id, spec in before.items():
+            if env_id in state.foreign or self.raw.peek(env_id) is spec or env_id in self.ledger.conflicts:
+                continue
+            previous = owners_before.get(env_id)
+            if previous is not None and previous.dist.key == declaration.dist.key:
+                continue
+            with self.ledger.lock:
+                self.raw.store(env_id, spec)
+                if previous is None:
+                    self.ledger.owners.pop(env_id, None)
+                else:
+                    self.ledger.owners[env_id] = previous
+            if previous is None:
+                self.ledger.shadow(env_id, declaration)
+            self.policy.refuse(declaration, env_id, "it removed or replaced an environment registered before it; restored")
+
+    def after_fork_in_child(self) -> None:
+        """The thread that held a lock or was loading does not exist here: fresh locks, loads pending again."""
+        self._reset_locks()
+        self.ledger.lock = threading.RLock()
+        mine = list(getattr(self._local, "stack", ()))  # the forking thread may itself be loading
+        loading = {state.declaration for state in mine}
+        for declaration in [d for d in self._inflight if d not in loading]:
+            self.pending.setdefault(declaration.namespace, []).append(declaration)
+            del self._inflight[declaration]
+        self._active = mine
+
+
+def _after_fork_in_child() -> None:
+    for loader in list(_loaders):
+        loader.after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,170 @@
+"""In-process tests of the ledger, the claim policy, the loader and the host patch, on a private copy
+of the real host's registration module (its own registry; the host's code), undone after each test."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from helpers import HOST
+from inproc import attach, declare, private_registration
+
+from gymplug._errors import EnvConflictError, PluginLoadError
+from gymplug._ledger import Status
+from gymplug._registry import LazyRegistry
+
+
+@pytest.fixture
+def registration():
+    module = private_registration()
+    yield module
+    del sys.modules[module.__name__]
+
+
+@pytest.fixture
+def plugin_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Write modules of plugin code on a temporary sys.path; forget them afterwards."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    written = []
+
+    def write(name: str, source: str) -> None:
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        written.append(name)
+
+    yield write
+    for name in written:
+        sys.modules.pop(name, None)
+
+
+ENV_MODULE = f"""
+import {HOST}
+class TinyEnv({HOST}.Env):
+    observation_space = {HOST}.spaces.Discrete(2)
+    action_space = {HOST}.spaces.Discrete(2)
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {{}}
+    def step(self, action):
+        return 0, 0.0, True, False, {{}}
+"""
+
+
+def test_form_a_ids_are_registered_without_import_and_made_by_the_host(registration, plugin_modules):
+    plugin_modules("tiny_envs", ENV_MODULE)
+    manager = attach(registration, declare("tiny", "Tiny-v0", "tiny_envs:TinyEnv"))
+    assert "tiny_envs" not in sys.modules
+    assert manager.ledger.owner("Tiny-v0").dist.name == "tiny"
+    env = registration.make("Tiny-v0", disable_env_checker=True)
+    assert type(env.unwrapped).__name__ == "TinyEnv"
+
+
+def test_the_claim_policy_reports_conflicts_and_keeps_builtins(registration):
+    manager = attach(
+        registration,
+        declare("a", "Both-v0", "a_envs:Env"),
+        declare("b", "Both-v0", "b_envs:Env"),
+        declare("c", "Builtin-v0", "c_envs:Env"),
+        builtins=("Builtin-v0",),
+    )
+    assert "Both-v0" not in dict.keys(registration.registry)
+    assert manager.raw.peek("Builtin-v0").entry_point == "builtin_envs:Env"
+    statuses = {(e.env_id, e.status, e.declaration.dist.name) for e in manager.ledger.entries()}
+    assert ("Both-v0", Status.CONFLICT, "a") in statuses and ("Both-v0", Status.CONFLICT, "b") in statuses
+    assert ("Builtin-v0", Status.SHADOWED, "c") in statuses
+    error = manager.ledger.explain("Both-v0")
+    assert isinstance(error, EnvConflictError) and "a 1.0" in str(error) and "b 1.0" in str(error)
+    with pytest.raises(EnvConflictError):
+        registration.make("Both-v0")
+
+
+def test_a_miss_loads_only_its_namespace_and_the_root(registration, plugin_modules):
+    plugin_modules("ns_alpha", "from gymplug import hookimpl\n@hookimpl\ndef gymplug_register_envs(register):\n    register('A-v0', 'x:Y')\n")
+    plugin_modules("ns_beta", "from gymplug import hookimpl\n@hookimpl\ndef gymplug_register_envs(register):\n    register('B-v0', 'x:Y')\n")
+    manager = attach(registration, declare("alpha", "Alpha", "ns_alpha"), declare("beta", "Beta", "ns_beta"))
+    assert "Alpha/Typo-v0" not in registration.registry
+    assert "ns_alpha" in sys.modules and "ns_beta" not in sys.modules
+    assert "Alpha/A-v0" in registration.registry
+    assert [d.name for d in manager.pending_declarations()] == ["Beta"]
+
+
+def test_a_legacy_function_sets_its_namespace_for_its_own_thread_only(registration, plugin_modules):
+    plugin_modules(
+        "legacy_reg",
+        f"""
+        import threading
+        from {HOST}.envs import registration
+        started, go_on = threading.Event(), threading.Event()
+        def register_envs():
+            started.set()
+            go_on.wait(10)
+            registration.register(id="Pong-v5", entry_point="x:Y")
+        def failing():
+            registration.register(id="Half-v0", entry_point="x:Y")
+            raise RuntimeError("boom")
+        """,
+    )
+    import legacy_reg
+
+    legacy_reg.registration = registration  # the plugin's host is the private copy
+    manager = attach(registration, declare("leg", "Leg", "legacy_reg:register_envs"), declare("bad", "Bad", "legacy_reg:failing"))
+    loader = threading.Thread(target=lambda: "Leg/Pong-v5" in registration.registry)
+    loader.start()
+    assert legacy_reg.started.wait(10)
+    registration.register(id="Mine-v0", entry_point="x:Y")  # another thread, mid-load
+    legacy_reg.go_on.set()
+    loader.join(10)
+    assert not loader.is_alive()
+    assert "Leg/Pong-v5" in dict.keys(registration.registry)
+    assert "Mine-v0" in dict.keys(registration.registry) and "Leg/Mine-v0" not in dict.keys(registration.registry)
+    assert "Bad/X-v0" not in registration.registry  # the failing plugin loads, and fails
+    assert "Bad/Half-v0" not in dict.keys(registration.registry)  # all or nothing
+    registration.register(id="After-v0", entry_point="x:Y")
+    assert "After-v0" in dict.keys(registration.registry)
+    assert registration.current_namespace is None
+    assert isinstance(manager.ledger.explain("Bad/X-v0"), PluginLoadError)
+
+
+def test_a_plugin_cannot_replace_a_builtin_whatever_the_order(registration, plugin_modules):
+    # What shimmy 1.3.0's registration function does to GymV26Environment-v0.
+    plugin_modules(
+        "replacer",
+        """
+        registration = None  # the test's private host module
+        def register_envs():
+            registration.registry.pop('Builtin-v0')
+            registration.register(id='Builtin-v0', entry_point='replacer:Other')
+        """,
+    )
+    import replacer
+
+    replacer.registration = registration
+    manager = attach(registration, declare("shim", "__root__", "replacer:register_envs"), builtins=("Builtin-v0",))
+    assert "Unrelated-v0" not in registration.registry  # a miss loads the root plugin
+    assert manager.raw.peek("Builtin-v0").entry_point == "builtin_envs:Env"
+    assert manager.ledger.owner("Builtin-v0") is None
+    assert [d.dist.name for d in manager.ledger.shadowed["Builtin-v0"]] == ["shim"]
+
+
+def test_the_patch_undoes_itself(registration):
+    originals = {name: getattr(registration, name) for name in ("make", "spec", "register", "registry")}
+    manager = attach(registration, declare("tiny", "Tiny-v0", "tiny_envs:TinyEnv"))
+    assert isinstance(registration.registry, LazyRegistry)
+    assert registration.make is not originals["make"]
+    registration.register(id="User-v0", entry_point="x:Y")
+    manager.detach()
+    for name, original in originals.items():
+        assert getattr(registration, name) is original
+    assert "User-v0" in registration.registry and "Tiny-v0" not in registration.registry
+
+
+def test_the_lazy_registry_does_not_load_on_iteration(registration, plugin_modules):
+    plugin_modules("ns_lazy", "from gymplug import hookimpl\n@hookimpl\ndef gymplug_register_envs(register):\n    register('A-v0', 'x:Y')\n")
+    attach(registration, declare("lazy", "Lazy", "ns_lazy"))
+    list(registration.registry.values())
+    len(registration.registry)
+    assert "ns_lazy" not in sys.modules
+    assert registration.registry.get("Lazy/A-v0") is not None
