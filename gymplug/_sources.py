@@ -177,7 +177,7 @@ def _source(directory: str, entry: str, hosts: dict[str, str]) -> Optional[tuple
     folder = os.path.join(directory, entry)
     egg = entry.lower().endswith(".egg-info")
     meta = _read(os.path.join(folder, "PKG-INFO" if egg else "METADATA"), _MAX_METADATA)
-    if meta is None or not (b"gym" in meta or egg):  # the fast path: most distributions never mention a host
+    if meta is None or not (egg or b"gym" in meta.lower()):  # the fast path: most distributions never mention a host
         return None
     single, requires = _headers(meta.decode("utf-8"))
     if egg:
