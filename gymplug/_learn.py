@@ -18,7 +18,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import IO, Iterable, Optional, Sequence, TextIO, cast
+from typing import IO, Any, Iterable, Optional, Sequence, TextIO, cast
 
 from ._hosts import facts
 from ._sources import Source
@@ -235,7 +235,7 @@ def learn(host: str, source: Source, timeout: float = DEFAULT_TIMEOUT, path: Opt
     if timed_out:
         return done(error=f"timed out after {timeout:g} s importing {', '.join(source.modules)}")
     try:
-        report = json.loads(result.data.decode("utf-8")) if not result.overflow else None
+        report: Any = json.loads(result.data.decode("utf-8")) if not result.overflow else None
         ids = [i for i in report["ids"] if isinstance(i, str)]
         entries = sorted((k, v) for k, v in report["entry_points"].items() if isinstance(v, str) and k in ids)
         error = report["error"]

@@ -171,7 +171,7 @@ class LearnedStore:
             directory = os.path.dirname(self.path)
             os.makedirs(directory, mode=0o700, exist_ok=True)
             if not _trusted(os.stat(directory)):
-                logger.warning("not writing the learned store: %s is not the user's own, or writable by others", directory)
+                logger.warning("not writing the learned store: %s is not the user's own", directory)
                 return
             fd, temporary = tempfile.mkstemp(prefix=".learned-", suffix=".tmp", dir=directory)
             try:

@@ -83,7 +83,8 @@ def drive_cmd(env: Venv, timeout: float, skip: tuple[str, ...] = ()) -> list[str
 
 def drive(env: Venv, store: Path, canary: Path, timeout: float = 3.0, skip: tuple[str, ...] = ()) -> Run:
     extra = {"GYMPLUG_CACHE_DIR": str(store), "GYMPLUG_CANARY": str(canary), "GP_LEARN_SLOW_SECONDS": "30"}
-    proc = subprocess.run(drive_cmd(env, timeout, skip), capture_output=True, text=True, env=clean_env(extra), timeout=240)
+    cmd = drive_cmd(env, timeout, skip)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(extra), timeout=240)
     return Run(proc)
 
 

@@ -64,7 +64,7 @@ def test_learning_off_and_disabled_sources_start_nothing(settings: Settings, chi
         b"{\"format\": 1, \"hosts\": []}",
         b"{\"format\": 2, \"hosts\": {}}",
         b"[" * 100000,
-        json.dumps({"format": 1, "hosts": {"gymnasium": {"probe": {"version": "1.0", "signature": [1, 2], "ids": 3}}}}).encode(),
+        json.dumps({"format": 1, "hosts": {"gymnasium": {"probe": {"version": "1.0", "ids": 3}}}}).encode(),
     ],
 )
 def test_a_malformed_store_reads_as_empty_and_is_rebuilt(settings: Settings, children: list, content: bytes) -> None:

@@ -67,7 +67,8 @@ def test_only_an_unconditional_requirement_on_the_host_counts(tmp_path: Path, re
 
 def test_a_declaration_in_the_host_group_excludes_it_and_one_in_another_group_does_not(tmp_path: Path) -> None:
     dist(tmp_path, "declares", top_level="declares\n", entry_points="[gymnasium.envs]\nX-v0 = declares:X\n")
-    dist(tmp_path, "other-group", top_level="other\n", entry_points="[gym.envs]\nX-v0 = other:X\n[console_scripts]\nx = a:b\n")
+    other = "[gym.envs]\nX-v0 = other:X\n[console_scripts]\nx = a:b\n"
+    dist(tmp_path, "other-group", top_level="other\n", entry_points=other)
     dist(tmp_path, "empty-group", top_level="empty\n", entry_points="[gymnasium.envs]\n# nothing\n")
     assert keys(tmp_path) == {"other-group": ("other",), "empty-group": ("empty",)}
 
@@ -149,4 +150,5 @@ def test_hostile_metadata_is_skipped_never_raised(tmp_path: Path) -> None:
         os.symlink(tmp_path / "huge-1.0.dist-info" / "METADATA", tmp_path / "missing-1.0.dist-info" / "METADATA")
     dist(tmp_path, "fine", top_level="fine\n")
     assert keys(tmp_path) == {"fine": ("fine",)}
-    assert find_sources(HOST, [str(tmp_path / "nowhere"), "\0bad", str(tmp_path / "fine-1.0.dist-info" / "METADATA")]) == []
+    odd = [str(tmp_path / "nowhere"), "\0bad", str(tmp_path / "fine-1.0.dist-info" / "METADATA")]
+    assert find_sources(HOST, odd) == []
