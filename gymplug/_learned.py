@@ -1,0 +1,279 @@
+"""The learned store: what each import source registered, per host, kept beside the discovery cache.
+
+One JSON file per interpreter and environment, ``learned-<hash>.json`` in the discovery cache's
+directory, under the discovery cache's rules: read only if it is a regular file of the user's
+own that others cannot write, and not too large; written atomically, mode 0600, in a directory of
+mode 0700; a file or an entry of the wrong shape is ignored (and rebuilt on the next write). An
+entry holds while the source's version and folder signature are the ones it was learned with.
+
+Processes that miss together learn once between them: the learner holds an exclusive lock on
+``learned-<hash>.lock`` (``fcntl.flock``); the others wait for it, bounded, then read its results.
+If the wait runs out they go on without learning; where there is no ``fcntl`` (Windows) each
+process learns what it finds missing and the last write wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import sys
+import tempfile
+import time
+from typing import Any, Iterable, Iterator, Optional, TextIO
+
+from ._learn import DEFAULT_TIMEOUT, Learned, learn_many
+from ._log import get_logger
+from ._settings import Settings, current
+from ._sources import Source
+from ._version import __version__
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["LearnedStore", "invalidate", "known", "learn_missing", "store_file"]
+
+logger = get_logger(__name__)
+
+FORMAT = 1
+_MAX_BYTES = 32 * 2**20
+_MAX_PER_HOST = 4096  # entries kept per host; the least recently learned go first
+DEFAULT_WAIT = 60.0  # seconds a process waits for another one's learning
+_POLL = 0.05
+
+
+def store_file(settings: Optional[Settings] = None) -> Optional[str]:
+    """This interpreter's learned store, beside the discovery cache; None when GYMPLUG_CACHE is off."""
+    settings = current() if settings is None else settings
+    if not settings.cache:
+        return None
+    identity = "\0".join((str(FORMAT), __version__, sys.prefix, sys.executable, sys.version))
+    name = f"learned-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json"
+    return os.path.join(settings.default_cache_dir(), name)
+
+
+def invalidate(settings: Optional[Settings] = None) -> None:
+    """Forget everything learned (the next miss learns again)."""
+    path = store_file(settings)
+    if path is not None:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def _trusted(st: os.stat_result) -> bool:
+    if os.name != "posix":
+        return True
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def _encode(item: Learned) -> dict[str, Any]:
+    return {
+        "version": item.version,
+        "signature": list(item.signature),
+        "ids": list(item.ids),
+        "error": item.error,
+        "seconds": item.seconds,
+        "entry_points": [list(pair) for pair in item.entry_points],
+        "stored": time.time(),
+    }
+
+
+def _decode(dist: str, data: Any) -> Optional[Learned]:
+    """The entry stored as ``data``, or None if it does not have the right shape."""
+    try:
+        version, signature, ids, error = data["version"], data["signature"], data["ids"], data["error"]
+        seconds, pairs = data["seconds"], data.get("entry_points", [])
+        if not (type(version) is str and type(signature) is list and type(ids) is list and type(pairs) is list):
+            return None
+        if not all(type(n) is int for n in signature) or not all(type(i) is str for i in ids):
+            return None
+        if not (error is None or type(error) is str) or type(seconds) not in (int, float):
+            return None
+        if not all(type(p) is list and len(p) == 2 and type(p[0]) is type(p[1]) is str for p in pairs):
+            return None
+    except (KeyError, TypeError, AttributeError):
+        return None
+    entry_points = tuple((p[0], p[1]) for p in pairs)
+    return Learned(dist, version, tuple(signature), tuple(ids), error, float(seconds), entry_points)
+
+
+class LearnedStore:
+    """The entries of one store file: host -> dist key -> the stored dict (valid ones only)."""
+
+    def __init__(self, path: Optional[str]) -> None:
+        self.path = path
+        self.hosts: dict[str, dict[str, dict[str, Any]]] = {}
+        if path is not None:
+            self.load()
+
+    def load(self) -> None:
+        """(Re)read the file; anything untrusted or malformed reads as nothing. Never raises."""
+        self.hosts = {}
+        data = self._read()
+        if not (isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("hosts"), dict)):
+            return
+        for host, entries in data["hosts"].items():
+            if isinstance(host, str) and isinstance(entries, dict):
+                valid = {d: e for d, e in entries.items() if isinstance(d, str) and _decode(d, e) is not None}
+                self.hosts[host] = valid
+
+    def _read(self) -> Any:
+        if self.path is None:
+            return None
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(self.path, flags)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # a symbolic link (ELOOP) among others
+            logger.info("ignoring the learned store %s: %s", self.path, exc)
+            return None
+        try:
+            st = os.fstat(fd)
+            trusted = _trusted(st) and _trusted(os.stat(os.path.dirname(self.path)))
+            if not stat.S_ISREG(st.st_mode) or not trusted or st.st_size > _MAX_BYTES:
+                logger.warning("ignoring the learned store %s: not a regular file of the user's own", self.path)
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as file:
+                return json.loads(file.read(_MAX_BYTES + 1))
+        except (OSError, ValueError, RecursionError) as exc:
+            logger.info("ignoring the learned store %s: %s", self.path, exc)
+            return None
+        finally:
+            os.close(fd)
+
+    def get(self, host: str, source: Source) -> Optional[Learned]:
+        """What ``source`` registered, if it was learned at its current version and folder state."""
+        entry = self.hosts.get(host, {}).get(source.key)
+        found = None if entry is None else _decode(source.key, entry)
+        if found is None or found.version != source.version or found.signature != tuple(source.signature):
+            return None
+        return found
+
+    def put(self, host: str, item: Learned) -> None:
+        entries = self.hosts.setdefault(host, {})
+        entries[item.dist] = _encode(item)
+        if len(entries) > _MAX_PER_HOST:
+            newest = sorted(entries.items(), key=lambda kv: kv[1].get("stored", 0), reverse=True)[:_MAX_PER_HOST]
+            self.hosts[host] = dict(newest)
+
+    def save(self) -> None:
+        """Write the file atomically; failures are logged, never raised."""
+        if self.path is None:
+            return
+        data = json.dumps({"format": FORMAT, "hosts": self.hosts}, separators=(",", ":"))
+        try:
+            directory = os.path.dirname(self.path)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            if not _trusted(os.stat(directory)):
+                logger.warning("not writing the learned store: %s is not the user's own", directory)
+                return
+            fd, temporary = tempfile.mkstemp(prefix=".learned-", suffix=".tmp", dir=directory)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as file:
+                    file.write(data)
+                os.replace(temporary, self.path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError as exc:
+            logger.info("could not write the learned store %s: %s", self.path, exc)
+
+
+class _Lock:
+    """An exclusive lock on the store's lock file, waited for up to a deadline; ``held`` says if it was had."""
+
+    def __init__(self, store_path: Optional[str], wait: float) -> None:
+        self.path = None if store_path is None else store_path[: -len(".json")] + ".lock"
+        self.wait = wait
+        self.fd: Optional[int] = None
+        #: None: there is no lock to take (no fcntl, no store, an untrusted lock file); else whether it is held
+        self.held: Optional[bool] = None
+
+    def __enter__(self) -> "_Lock":
+        if fcntl is None or self.path is None:
+            return self
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+            self.fd = os.open(self.path, flags, 0o600)
+            st = os.fstat(self.fd)
+            if not stat.S_ISREG(st.st_mode) or not _trusted(st):
+                logger.warning("not using the lock file %s: not a regular file of the user's own", self.path)
+                return self
+        except OSError as exc:
+            logger.info("learning without the lock file %s: %s", self.path, exc)
+            return self
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.held = True
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self.held = False
+                    return self
+                time.sleep(_POLL)
+            except OSError as exc:  # a file system without locks
+                logger.info("learning without the lock file %s: %s", self.path, exc)
+                return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # releases the lock
+            self.fd = None
+
+
+def known(host: str, sources: Iterable[Source], settings: Optional[Settings] = None) -> dict[str, Learned]:
+    """What the store holds for ``sources`` at their current versions and folder states (no learning)."""
+    store = LearnedStore(store_file(settings))
+    return dict(_found(store, host, sources))
+
+
+def _found(store: LearnedStore, host: str, sources: Iterable[Source]) -> Iterator[tuple[str, Learned]]:
+    for source in sources:
+        item = store.get(host, source)
+        if item is not None:
+            yield source.key, item
+
+
+def learn_missing(
+    host: str,
+    sources: Iterable[Source],
+    settings: Optional[Settings] = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    wait: float = DEFAULT_WAIT,
+    path: Optional[list[str]] = None,
+    stream: Optional[TextIO] = None,
+) -> dict[str, Learned]:
+    """What each source registers: from the store, else learned now in child processes and stored.
+
+    With GYMPLUG_LEARN off only the store is read. If another process is learning, wait for it (at most
+    ``wait`` seconds) and read its results; if it takes longer, return what is known without learning.
+    Never raises for what a source does.
+    """
+    settings = current() if settings is None else settings
+    sources = [s for s in sources if s.key not in settings.disable]
+    store = LearnedStore(store_file(settings))
+    found = dict(_found(store, host, sources))
+    if not settings.learn or all(s.key in found for s in sources):
+        return found
+    with _Lock(store.path, wait) as lock:
+        store.load()  # another process may have learned while this one waited
+        found = dict(_found(store, host, sources))
+        missing = [s for s in sources if s.key not in found]
+        if not missing or lock.held is False:
+            if missing:
+                logger.warning("gymplug: another process is still learning; %d packages not learned", len(missing))
+            return found
+        for item in learn_many(host, missing, timeout, path=path, stream=stream):
+            store.put(host, item)
+            found[item.dist] = item
+        store.save()
+    return found

@@ -1,0 +1,127 @@
+"""The learned store in-process: validation, the lock's bounded wait, learning off (no child is started)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gymplug import _learned
+from gymplug._learn import Learned
+from gymplug._settings import Settings
+from gymplug._sources import Source
+
+SOURCE = Source("probe", "1.0", ("probe",), (1, 2, 3, 4, 5, 6, 7, 8), "nowhere")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_environ({"GYMPLUG_CACHE_DIR": str(tmp_path / "cache")})
+
+
+@pytest.fixture
+def children(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Stands in for learn_many: records what would be learned, starts no process."""
+    calls: list = []
+
+    def fake(host: str, sources: list, timeout: float, path: Any = None, stream: Any = None) -> list:
+        calls.append([s.key for s in sources])
+        return [Learned(s.key, s.version, s.signature, ("Probe-v0",), None, 0.1) for s in sources]
+
+    monkeypatch.setattr(_learned, "learn_many", fake)
+    return calls
+
+
+def test_learned_once_then_known_while_version_and_signature_hold(settings: Settings, children: list) -> None:
+    assert _learned.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
+    assert _learned.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
+    assert children == [["probe"]]
+    assert _learned.known("gymnasium", [SOURCE], settings)["probe"].signature == SOURCE.signature
+    assert _learned.known("gym", [SOURCE], settings) == {}
+    assert _learned.known("gymnasium", [SOURCE._replace(version="2.0")], settings) == {}
+    assert _learned.known("gymnasium", [SOURCE._replace(signature=(0,) * 8)], settings) == {}
+    path = _learned.store_file(settings)
+    assert path is not None and os.stat(path).st_mode & 0o777 == 0o600
+    assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
+
+
+def test_learning_off_and_disabled_sources_start_nothing(settings: Settings, children: list) -> None:
+    assert _learned.learn_missing("gymnasium", [SOURCE], settings._replace(learn=False)) == {}
+    assert _learned.learn_missing("gymnasium", [SOURCE], settings._replace(disable=frozenset({"probe"}))) == {}
+    assert children == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"[]",
+        b"{\"format\": 1, \"hosts\": []}",
+        b"{\"format\": 2, \"hosts\": {}}",
+        b"[" * 100000,
+        json.dumps({"format": 1, "hosts": {"gymnasium": {"probe": {"version": "1.0", "ids": 3}}}}).encode(),
+    ],
+)
+def test_a_malformed_store_reads_as_empty_and_is_rebuilt(settings: Settings, children: list, content: bytes) -> None:
+    path = _learned.store_file(settings)
+    assert path is not None
+    os.makedirs(os.path.dirname(path), mode=0o700)
+    Path(path).write_bytes(content)
+    os.chmod(path, 0o600)
+    assert _learned.known("gymnasium", [SOURCE], settings) == {}
+    _learned.learn_missing("gymnasium", [SOURCE], settings)
+    assert json.loads(Path(path).read_text())["hosts"]["gymnasium"]["probe"]["ids"] == ["Probe-v0"]
+
+
+@pytest.mark.skipif(_learned.fcntl is None, reason="no fcntl: no lock")
+def test_a_held_lock_is_waited_for_briefly_then_nothing_is_learned(settings: Settings, children: list) -> None:
+    path = _learned.store_file(settings)
+    assert path is not None
+    with _learned._Lock(path, 1.0) as holder:
+        assert holder.held is True
+        started = time.monotonic()
+        assert _learned.learn_missing("gymnasium", [SOURCE], settings, wait=0.3) == {}
+        assert 0.25 < time.monotonic() - started < 5
+    assert children == []
+    assert _learned.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
+
+
+def test_without_a_cache_it_learns_and_keeps_nothing(children: list) -> None:
+    settings = Settings.from_environ({"GYMPLUG_CACHE": "0"})
+    assert _learned.store_file(settings) is None
+    _learned.learn_missing("gymnasium", [SOURCE], settings)
+    _learned.learn_missing("gymnasium", [SOURCE], settings)
+    assert children == [["probe"], ["probe"]]
+
+
+def test_a_child_that_outlives_its_time_is_killed_with_what_it_started(tmp_path: Path) -> None:
+    from gymplug._learn import learn
+
+    if os.name != "posix":
+        pytest.skip("process groups")
+    (tmp_path / "gp_sleeper.py").write_text(
+        "import subprocess, sys, time\n"
+        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(tmp_path / 'pid')!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(60)\n"
+    )
+    source = Source("gp-sleeper", "1", ("gp_sleeper",), (0,) * 8, "nowhere")
+    started = time.monotonic()
+    result = learn("gymnasium", source, timeout=2.0, path=[str(tmp_path), *sys.path])
+    assert result.error == "timed out after 2 s importing gp_sleeper" and time.monotonic() - started < 15
+    grandchild = int((tmp_path / "pid").read_text())
+    for _ in range(100):  # reaped by init once killed; a zombie lingers briefly
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        if Path(f"/proc/{grandchild}/stat").exists() and ") Z " in Path(f"/proc/{grandchild}/stat").read_text():
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the grandchild outlived the timeout")
