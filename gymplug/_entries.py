@@ -70,6 +70,7 @@ class Form(enum.Enum):
 
     ENV = "env"  # Form A: the entry name is an env id, the value an Env class or factory
     PLUGIN = "plugin"  # Form B: the entry name is a namespace, the value registers envs
+    IMPORT = "import"  # no entry point: the distribution's top-level module registers envs when imported
 
 
 class Distribution(NamedTuple):
@@ -101,6 +102,8 @@ class _Entry:
         return printable(f"{self.name} = {self.value}")
 
     def describe(self) -> str:
+        if getattr(self, "form", None) is Form.IMPORT:
+            return f"{self.dist} (registers its environments when '{printable(self.value)}' is imported)"
         return f"{self.dist} (entry point {self.group}: '{self.entry}')"
 
 
@@ -137,7 +140,7 @@ class Declaration(_DeclarationFields, _Entry):
     @property
     def namespace(self) -> Optional[str]:
         """The namespace of a Form B entry; None for Form A and for the root namespace."""
-        return None if self.form is Form.ENV or self.name in ROOT_NAMES else self.name
+        return None if self.form is not Form.PLUGIN or self.name in ROOT_NAMES else self.name
 
     @property
     def plugin_name(self) -> str:

@@ -82,7 +82,8 @@ class Loader:
         self.raw = raw
         #: namespace (None: root) -> Form B declarations not loaded yet
         self.pending: dict[Optional[str], list[Declaration]] = {}
-        self._inflight: dict[Declaration, threading.Event] = {}
+        #: declarations being loaded -> (set when done, the loading thread's ident)
+        self._inflight: dict[Declaration, tuple[threading.Event, int]] = {}
         self._active: list[Loading] = []
         self._local = threading.local()  # .stack: this thread's loads; .quiet: no lazy loads
         self._pm: Any = None
@@ -122,6 +123,9 @@ class Loader:
             yield
         finally:
             self._local.quiet -= 1
+
+    def is_quiet(self) -> bool:
+        return bool(getattr(self._local, "quiet", 0))
 
     def noted_write(self, key: str) -> None:
         """Someone other than a loading plugin wrote ``key``: no load in progress may undo it."""
@@ -190,12 +194,13 @@ class Loader:
         with self._lock:
             keys = list(self.pending) if namespaces is None else [n for n in namespaces if n in self.pending]
             todo = [d for key in keys for d in self.pending.pop(key)]
+            me = threading.get_ident()
             for declaration in todo:
-                self._inflight[declaration] = threading.Event()
-            waits = [
+                self._inflight[declaration] = (threading.Event(), me)
+            waits = [  # never a load of this very thread (a plugin that looks ids up while it registers)
                 event
-                for declaration, event in self._inflight.items()
-                if declaration not in todo and (namespaces is None or declaration.namespace in namespaces)
+                for declaration, (event, thread) in self._inflight.items()
+                if thread != me and declaration not in todo and (namespaces is None or declaration.namespace in namespaces)
             ]
         return todo, waits
 
@@ -208,11 +213,9 @@ class Loader:
 
     def load_all(self) -> None:
         """Load every pending plugin (a complete listing was asked for)."""
-        while self.has_work():
-            todo, waits = self._take(None)
-            self._run((todo, waits))
-            if not todo and waits and _importing():
-                return
+        while self.pending:
+            self._run(self._take(None))
+        self._run(([], self._take(None)[1]))  # and wait for other threads' loads in progress
 
     def _run(self, work: tuple[list[Declaration], list[threading.Event]]) -> None:
         todo, waits = work
@@ -223,10 +226,10 @@ class Loader:
                 with self._lock:
                     for undone in todo[index:]:
                         self.pending.setdefault(undone.namespace, []).append(undone)
-                        self._inflight.pop(undone).set()
+                        self._inflight.pop(undone)[0].set()
                 raise
             with self._lock:
-                self._inflight.pop(declaration).set()
+                self._inflight.pop(declaration)[0].set()
         if waits and not _importing():
             for event in waits:
                 if not event.wait(WAIT_SECONDS):

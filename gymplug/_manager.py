@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 from ._claims import ClaimPolicy
 from ._discovery import Discovery, discover, paused_gc
 from ._entries import Declaration, EntryProblem, Form, split_env_id
-from ._errors import PluginError, PluginLoadError, one_line
+from ._errors import PluginDisabledError, PluginError, PluginLoadError, one_line
+from ._imports import ImportSources
 from ._ledger import Ledger
 from ._loader import Loader
 from ._log import get_logger
@@ -43,6 +44,8 @@ class HostManager:
         self.ledger = Ledger(host.error)
         self.policy = ClaimPolicy(self.ledger, self.raw)
         self.loader = Loader(host, self.ledger, self.policy, self.raw)
+        #: distributions that register on import: learned, and imported only as providers
+        self.imports = ImportSources(host.name, host.facts.group, self.loader, settings)
         self.discovery = Discovery(host.facts.group)
         self.attached = False
         #: the names replaced on the host's modules, once :func:`gymplug._patch.apply` has run
@@ -109,8 +112,13 @@ class HostManager:
     # -- called by the lazy registry and the host patch -------------------------------------------
 
     def on_miss(self, key: object) -> None:
-        """A lookup of ``key`` missed: load the pending plugins of its namespace and the root ones."""
+        """A lookup of ``key`` missed: load the pending plugins of its namespace and the root ones;
+        if that does not register it, import the distribution known to provide it (learning first)."""
+        if not isinstance(key, str) or self.loader.is_quiet():
+            return
         self.loader.load_for(key)
+        if not self.raw.has(key) and self.attached:
+            self.imports.load_for(key)
 
     def load_all(self) -> None:
         """Load every pending plugin (a complete listing was asked for)."""
@@ -167,7 +175,7 @@ class HostManager:
             if parsed is not None and parsed[2] is None:
                 latest = self.host.latest_version(parsed[0], parsed[1])
             if latest is None:
-                error = self.ledger.explain(env_id)
+                error = self.ledger.explain(env_id) or self._explain_disabled_provider(env_id)
                 if error is not None:
                     raise error
                 return None
@@ -176,6 +184,18 @@ class HostManager:
         if declaration is not None and import_entry:
             self._check_entry_point(env_id, declaration)
         return declaration
+
+    def _explain_disabled_provider(self, env_id: str) -> Optional[PluginError]:
+        _, disabled = self.imports.providers(env_id)
+        if not disabled:
+            return None
+        declaration = disabled[0]
+        return self.host.error(
+            PluginDisabledError,
+            f"'{env_id}' comes from {declaration.describe()}, and GYMPLUG_DISABLE blocks {declaration.dist.name}",
+            env_id=env_id,
+            declarations=(declaration,),
+        )
 
     def _check_entry_point(self, env_id: str, declaration: Declaration) -> None:
         """Import the env's entry point before the host does, to name the plugin if it fails."""

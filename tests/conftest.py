@@ -9,6 +9,8 @@ import pytest
 
 from helpers import FIXTURES, HOST, PLUGINS, ROOT, Venv, build_wheels, distributions
 
+LEARN = FIXTURES.parent / "learn"
+
 
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -20,6 +22,16 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _project_name(wheel: Path) -> str:
     return re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+
+
+@pytest.fixture(scope="session")
+def learn_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wheels of gymplug and of the distributions under fixtures/learn (which register when imported)."""
+    house = tmp_path_factory.mktemp("learn-wheels")
+    first, upgrade = [p for p in distributions(LEARN) if p.name != "gp-learn-versions-2"], LEARN / "gp-learn-versions-2"
+    build_wheels([ROOT, FIXTURES / "gp-fixture-base", *first], house, tmp_path_factory.mktemp("learn-src"))
+    build_wheels([upgrade], house, tmp_path_factory.mktemp("learn-src"))  # pip builds one version of a name per call
+    return house
 
 
 @pytest.fixture(scope="session")

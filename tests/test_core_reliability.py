@@ -294,3 +294,21 @@ def test_many_threads_make_envs_of_many_namespaces_each_plugin_imported_once(reg
             time.sleep(0.02)
     assert not errors, errors[:3]
     assert sorted(crowd.imports) == sorted(f"many_{n}" for n in range(16))  # each imported once
+
+
+def test_a_plugin_that_looks_ids_up_while_it_registers_does_not_wait_for_itself(registration, site):
+    write(site, "self_lookup.py", """
+        registration = None
+        def register_envs():
+            registration.register(id="A-v0", entry_point="x:Y")
+            assert "Self/Missing-v0" not in registration.registry  # a miss in its own namespace, mid-load
+            registration.pprint_registry(disable_print=True)
+    """)
+    import self_lookup
+
+    self_lookup.registration = registration
+    manager = attach(registration, declare("selfish", "Self", "self_lookup:register_envs"))
+    start = time.monotonic()
+    assert "Self/A-v0" in registration.registry
+    assert time.monotonic() - start < 5
+    assert not manager.ledger.failures

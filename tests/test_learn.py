@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from helpers import FIXTURES, HOST, ROOT, Venv, build_wheels, clean_env, distributions
+from helpers import HOST, Venv, clean_env
 
 pytestmark = pytest.mark.integration
 
-LEARN = Path(__file__).resolve().parent / "fixtures" / "learn"
 MODULES = {
     "gp-learn-root": "gp_learn_root",
     "gp-learn-namespaced": "gp_learn_ns",
@@ -39,15 +38,6 @@ print(json.dumps({{
     "store": _learned.store_file(),
 }}))
 """.format(host=HOST)
-
-
-@pytest.fixture(scope="module")
-def learn_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    house = tmp_path_factory.mktemp("learn-wheels")
-    first, upgrade = [p for p in distributions(LEARN) if p.name != "gp-learn-versions-2"], LEARN / "gp-learn-versions-2"
-    build_wheels([ROOT, FIXTURES / "gp-fixture-base", *first], house, tmp_path_factory.mktemp("learn-src"))
-    build_wheels([upgrade], house, tmp_path_factory.mktemp("learn-src"))  # pip builds one version of a name per call
-    return house
 
 
 @pytest.fixture(scope="module")
