@@ -1,7 +1,12 @@
-"""Activation: attach gymplug to a host as its registry module runs, or late if the host came first.
+"""Activation: patch a host as its registry module runs, and attach gymplug when the registry is first used.
+
+At host import only the host patch (:mod:`gymplug._patch`) and a :class:`HostLink` are put in
+place: nothing is discovered, no manager is built, pluggy is not imported. The link builds the
+:class:`~gymplug._manager.HostManager` and attaches it on the first use of the registry or of a
+wrapped function, once the host's built-ins are registered.
 
 The startup shim (``_gymplug_startup``) and this module import each other, deliberately: the shim
-must stay importable without gymplug (it only imports this module when a host module has run), and
+must stay importable without gymplug (it imports this module only once a host module has run), and
 this module asks the shim to install its finder and which host modules went through it.
 """
 
@@ -10,42 +15,99 @@ from __future__ import annotations
 import sys
 import threading
 from types import ModuleType
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import _gymplug_startup
 
-from ._adapter import adapter_for
 from ._hosts import HOSTS, facts
-from ._log import get_logger
-from ._manager import HostManager
 from ._patch import apply
 
-__all__ = ["activate", "get_manager", "load_all", "module_executed"]
+if TYPE_CHECKING:
+    from ._manager import HostManager
+    from ._patch import HostPatch
 
-logger = get_logger(__name__)
+__all__ = ["HostLink", "activate", "get_manager", "load_all", "module_executed"]
 
-_managers: dict[str, HostManager] = {}
+_links: dict[str, "HostLink"] = {}
 _lock = threading.Lock()
 
 
-def get_manager(host: str) -> Optional[HostManager]:
-    """The manager attached to ``host`` ("gym" or "gymnasium") in this process, if any."""
+class HostLink:
+    """One patched host and its gymplug, built and attached on first use."""
+
+    def __init__(self, host: str, registration: ModuleType) -> None:
+        self.host = host
+        self.registration = registration
+        #: True once the host's built-ins are registered: attaching is allowed from then on
+        self.ready = False
+        #: the manager, once something needed it
+        self.manager: Optional["HostManager"] = None
+        #: what gymplug replaced on the host's modules
+        self.patch: Optional["HostPatch"] = None
+        self._lock = threading.RLock()
+
+    def get(self) -> "HostManager":
+        """The manager, built now if need be, and attached if the host is ready."""
+        manager = self.manager
+        if manager is None or (self.ready and not manager.attached):
+            with self._lock:
+                if self.manager is None:
+                    from ._adapter import adapter_for
+                    from ._manager import HostManager
+
+                    self.manager = HostManager(adapter_for(self.host, self.registration))
+                manager = self.manager
+                if self.ready and not manager.attached:
+                    manager.attach()
+                    manager.activate_registry()
+        return manager
+
+    def detach(self) -> None:
+        """Undo the patch; the registry keeps every id but the plugins'."""
+        with self._lock:
+            owned = set(self.manager.ledger.owners) if self.manager is not None else set()
+            registry = self.registration.registry
+            kept = {k: v for k, v in dict.items(registry) if k not in owned}
+            if self.patch is not None:
+                self.patch.undo()
+                self.patch = None
+            registry = self.registration.registry
+            dict.clear(registry)
+            dict.update(registry, kept)
+
+    # -- the registry's hooks (see gymplug._registry) ----------------------------------------
+
+    def attach_registry(self) -> None:
+        if self.ready:
+            self.get()
+
+    def on_miss(self, key: object) -> None:
+        if self.ready:
+            self.get().on_miss(key)
+
+    def allow_set(self, key: object) -> bool:
+        return self.get().allow_set(key) if self.ready else True
+
+
+def get_manager(host: str) -> Optional["HostManager"]:
+    """The manager of ``host`` ("gym" or "gymnasium") in this process (attached now), if gymplug patched it."""
     facts(host)  # ValueError for an unknown host
-    return _managers.get(host)
+    link = _links.get(host)
+    return link.get() if link is not None else None
 
 
 def load_all(host: Optional[str] = None) -> None:
-    """Load every pending Form B plugin (of ``host``, or of every attached host)."""
-    for name, manager in list(_managers.items()):
+    """Load every pending Form B plugin (of ``host``, or of every patched host)."""
+    for name, link in list(_links.items()):
         if host is None or name == host:
-            manager.load_all()
+            link.get().load_all()
 
 
-def _prepare(host: str, registration: ModuleType, *, lazy_registry: bool, rebind: tuple = ()) -> HostManager:
-    manager = HostManager(adapter_for(host, registration))
-    manager.patch = apply(manager, registration, lazy_registry=lazy_registry, rebind=rebind)
-    _managers[host] = manager
-    return manager
+def _prepare(host: str, registration: ModuleType, *, lazy_registry: bool, rebind: tuple = ()) -> HostLink:
+    link = HostLink(host, registration)
+    link.patch = apply(link, registration, lazy_registry=lazy_registry, rebind=rebind)
+    _links[host] = link
+    return link
 
 
 def module_executed(fullname: str, module: ModuleType) -> None:
@@ -54,17 +116,17 @@ def module_executed(fullname: str, module: ModuleType) -> None:
     with _lock:
         if part == "registration":
             _prepare(host, module, lazy_registry=True)
-        elif host in _managers:
-            # The host's built-ins are registered now; plugin ids equal to them stay the host's.
-            _managers[host].attach()
+        elif host in _links:
+            # The host's built-ins are registered now: plugin ids equal to them will stay the host's.
+            _links[host].ready = True
 
 
 def detach(host: str) -> None:
     """Undo gymplug's patch of ``host`` and forget its manager (for tests and in-process tools)."""
     with _lock:
-        manager = _managers.pop(host, None)
-    if manager is not None:
-        manager.detach()
+        link = _links.pop(host, None)
+    if link is not None:
+        link.detach()
 
 
 def activate() -> None:
@@ -73,15 +135,19 @@ def activate() -> None:
     with _lock:
         for host, host_facts in HOSTS.items():
             name = host_facts.registration_module
-            if host in _managers or name not in sys.modules or name in _gymplug_startup.hooked:
+            if host in _links or name not in sys.modules or name in _gymplug_startup.hooked:
                 continue
             registration = sys.modules[name]
             if host_facts.eager_at_import:
-                logger.warning(
+                from ._log import get_logger
+
+                get_logger(__name__).warning(
                     "%s was imported before gymplug, so its own loader has already run the %s "
                     "plugins eagerly; import gymplug before %s (or leave GYMPLUG_AUTOLOAD on)",
                     host, host_facts.group, host,
                 )
             rebind = tuple(m for m in (sys.modules.get(host), sys.modules.get(host_facts.envs_module)) if m is not None)
-            manager = _prepare(host, registration, lazy_registry=False, rebind=rebind)
+            link = _prepare(host, registration, lazy_registry=False, rebind=rebind)
+            manager = link.get()
             manager.attach(load_plugins=not host_facts.eager_at_import)
+            link.ready = True

@@ -23,7 +23,6 @@ from ._settings import Settings
 
 if TYPE_CHECKING:
     from ._adapter import HostAdapter
-    from ._patch import HostPatch
 
 __all__ = ["HostManager"]
 
@@ -48,8 +47,6 @@ class HostManager:
         self.imports = ImportSources(host.name, host.facts.group, self.loader, settings)
         self.discovery = Discovery(host.facts.group)
         self.attached = False
-        #: the names replaced on the host's modules, once :func:`gymplug._patch.apply` has run
-        self.patch: Optional["HostPatch"] = None
         self._lock = threading.Lock()
         self._checked: set[str] = set()
 
@@ -97,17 +94,13 @@ class HostManager:
                 names = ", ".join(sorted({str(d.dist) for d in self.ledger.disabled}))
                 logger.info("disabled by GYMPLUG_DISABLE: %s", names)
 
-    def detach(self) -> None:
-        """Undo the host patch and take every plugin id out of the registry (tests; in-process tools)."""
-        with self._lock:
-            plugin_ids = set(self.ledger.owners)
-            kept = {k: v for k, v in self.raw.snapshot().items() if k not in plugin_ids}
-            if self.patch is not None:
-                self.patch.undo()
-                self.patch = None
-            registry = self.host.registration.registry
-            dict.clear(registry)
-            dict.update(registry, kept)
+    def activate_registry(self) -> None:
+        """Attached: the registry's reads are the dict's own again, and only misses load (see _registry)."""
+        from ._registry import LazyRegistry, PendingRegistry
+
+        registry = self.host.registration.registry
+        if type(registry) is PendingRegistry:
+            registry.__class__ = LazyRegistry
 
     # -- called by the lazy registry and the host patch -------------------------------------------
 

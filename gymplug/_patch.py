@@ -14,10 +14,8 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ._entries import split_env_id
-
 if TYPE_CHECKING:
-    from ._manager import HostManager
+    from ._activation import HostLink
 
 __all__ = ["HostPatch", "apply"]
 
@@ -63,6 +61,8 @@ class HostPatch:
 
 def _in_namespace(namespace: str, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     """The arguments of a host register() call with the id put in ``namespace``."""
+    from ._entries import split_env_id
+
     env_id = kwargs.get("id", args[0] if args else None)
     parsed = split_env_id(env_id) if isinstance(env_id, str) else None
     if parsed is None:
@@ -74,9 +74,12 @@ def _in_namespace(namespace: str, args: tuple, kwargs: dict) -> tuple[tuple, dic
     return (env_id, *args[1:]), kwargs
 
 
-def _lookup_wrapper(manager: "HostManager", original: Callable[..., Any], *, import_entry: bool) -> Callable[..., Any]:
+def _lookup_wrapper(link: "HostLink", original: Callable[..., Any], *, import_entry: bool) -> Callable[..., Any]:
     @functools.wraps(original)
     def lookup(id: Any, *args: Any, **kwargs: Any) -> Any:
+        if not link.ready:  # during the host's own import
+            return original(id, *args, **kwargs)
+        manager = link.get()
         declaration = manager.resolve(id, import_entry=import_entry)
         try:
             return original(id, *args, **kwargs)
@@ -87,27 +90,31 @@ def _lookup_wrapper(manager: "HostManager", original: Callable[..., Any], *, imp
     return lookup
 
 
-def apply(manager: "HostManager", registration: ModuleType, *, lazy_registry: bool, rebind: tuple = ()) -> HostPatch:
-    """Patch ``registration`` for ``manager``: the lazy registry (on the normal path), the lookups
-    that lazy loading and error naming need, and the host's eager plugin loader."""
-    from ._registry import LazyRegistry
+def apply(link: "HostLink", registration: ModuleType, *, lazy_registry: bool, rebind: tuple = ()) -> HostPatch:
+    """Patch ``registration`` for ``link``: the lazy registry (on the normal path), the lookups that
+    lazy loading and error naming need, and the host's eager plugin loader. Builds nothing more."""
+    from ._hosts import facts
+    from ._registry import PendingRegistry
 
     patch = HostPatch(registration)
     if lazy_registry:
-        patch.replace("registry", LazyRegistry(registration.registry, manager=manager))
-    eager = manager.host.facts.eager_loader
+        patch.replace("registry", PendingRegistry(registration.registry, manager=link))
+    eager = facts(link.host).eager_loader
     if eager and hasattr(registration, eager):  # gym 0.21-0.26, gymnasium 0.26-0.29
         patch.replace(eager, _skip_eager_loading, modules=rebind)
-    patch.replace("make", _lookup_wrapper(manager, registration.make, import_entry=True), modules=rebind)
+    patch.replace("make", _lookup_wrapper(link, registration.make, import_entry=True), modules=rebind)
     if hasattr(registration, "make_vec"):
-        patch.replace("make_vec", _lookup_wrapper(manager, registration.make_vec, import_entry=True), modules=rebind)
-    patch.replace("spec", _lookup_wrapper(manager, registration.spec, import_entry=False), modules=rebind)
+        patch.replace("make_vec", _lookup_wrapper(link, registration.make_vec, import_entry=True), modules=rebind)
+    patch.replace("spec", _lookup_wrapper(link, registration.spec, import_entry=False), modules=rebind)
 
     host_register = registration.register
-    loader = manager.loader
 
     @functools.wraps(host_register)
     def register(*args: Any, **kwargs: Any) -> Any:
+        if not link.ready:  # the host registering its built-ins
+            return host_register(*args, **kwargs)
+        manager = link.get()
+        loader = manager.loader
         state = loader.current()
         if state is not None and state.legacy and state.declaration.namespace is not None:
             args, kwargs = _in_namespace(state.declaration.namespace, args, kwargs)
@@ -124,7 +131,7 @@ def apply(manager: "HostManager", registration: ModuleType, *, lazy_registry: bo
 
         @functools.wraps(host_pprint)
         def pprint_registry(print_registry: Optional[dict] = None, *args: Any, **kwargs: Any) -> Any:
-            manager.load_all()
+            link.get().load_all()
             if print_registry is None:
                 print_registry = registration.registry
             return host_pprint(print_registry, *args, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Protocol
 
-__all__ = ["LazyRegistry", "RawRegistry"]
+__all__ = ["LazyRegistry", "PendingRegistry", "RawRegistry"]
 
 _MISSING = object()
 
@@ -13,6 +13,8 @@ class _Manager(Protocol):
     def on_miss(self, key: object) -> None: ...
 
     def allow_set(self, key: object) -> bool: ...
+
+    def attach_registry(self) -> None: ...
 
 
 class RawRegistry:
@@ -94,4 +96,112 @@ class LazyRegistry(dict):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickles (and deep-copies) as the plain dict it stands for.
-        return (dict, (dict(self),))
+        return (dict, (dict(dict.items(self)),))
+
+
+class PendingRegistry(LazyRegistry):
+    """The registry before gymplug has attached: any use that could see a plugin's id attaches first.
+
+    gymplug then becomes a :class:`LazyRegistry` (the same object: its class is switched), so that
+    after attaching every read is the dict's own again. A hit on an id the host already has needs no
+    plugin, so ``registry[id]``, ``get`` and ``in`` attach only when they miss. Every other read,
+    the C-level ones included (``dict(registry)``, ``{**registry}``, ``==``, ``json``, ``copy``,
+    ``pickle``), goes through a method overridden here: ``dict(registry)`` takes the keys() path
+    because ``__iter__`` is overridden.
+    """
+
+    __slots__ = ()
+
+    def _attach(self) -> None:
+        if self.manager is not None:
+            self.manager.attach_registry()
+
+    def _load_for(self, key: object) -> None:
+        self._attach()
+        LazyRegistry._load_for(self, key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._attach()
+        LazyRegistry.__setitem__(self, key, value)
+
+    def __iter__(self) -> Any:
+        self._attach()
+        return dict.__iter__(self)
+
+    def __reversed__(self) -> Any:
+        self._attach()
+        return dict.__reversed__(self)
+
+    def __len__(self) -> int:
+        self._attach()
+        return dict.__len__(self)
+
+    def __eq__(self, other: object) -> bool:
+        self._attach()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        self._attach()
+        return dict.__ne__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        self._attach()
+        return dict.__repr__(self)
+
+    def __or__(self, other: Any) -> Any:
+        self._attach()
+        return dict.__or__(self, other)
+
+    def __ror__(self, other: Any) -> Any:
+        self._attach()
+        return dict.__ror__(self, other)
+
+    def __ior__(self, other: Any) -> Any:
+        self._attach()
+        return dict.__ior__(self, other)
+
+    def __delitem__(self, key: Any) -> None:
+        self._attach()
+        dict.__delitem__(self, key)
+
+    def keys(self) -> Any:
+        self._attach()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._attach()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._attach()
+        return dict.items(self)
+
+    def copy(self) -> dict:
+        self._attach()
+        return dict(dict.items(self))
+
+    def pop(self, *args: Any) -> Any:
+        self._attach()
+        return dict.pop(self, *args)
+
+    def popitem(self) -> Any:
+        self._attach()
+        return dict.popitem(self)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._attach()
+        return dict.setdefault(self, key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._attach()
+        dict.update(self, *args, **kwargs)
+
+    def clear(self) -> None:
+        self._attach()
+        dict.clear(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        self._attach()
+        return LazyRegistry.__reduce__(self)

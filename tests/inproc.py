@@ -13,6 +13,7 @@ from types import ModuleType
 
 from helpers import HOST
 
+from gymplug._activation import HostLink
 from gymplug._adapter import adapter_for
 from gymplug._discovery import Discovery
 from gymplug._entries import Declaration, Distribution, EntryProblem, parse_entry
@@ -39,10 +40,29 @@ def declare(dist: str, name: str, value: str, version: str = "1.0") -> "Declarat
     return parse_entry(Distribution(dist, version), GROUP, name, value)
 
 
-def attach(registration: ModuleType, *declarations: Declaration, builtins: tuple = ()) -> HostManager:
-    for env_id in builtins:
+def attach(registration: ModuleType, *declarations: Declaration, builtins: tuple = (), disabled: frozenset = frozenset()) -> HostManager:
+    """Patch ``registration`` as the startup hook does, and attach a manager to ``declarations``."""
+    link = HostLink(HOST, registration)
+    link.patch = apply(link, registration, lazy_registry=True)
+    for env_id in builtins:  # the host's own, registered before gymplug attaches
         registration.register(id=env_id, entry_point="builtin_envs:Env")
-    manager = HostManager(adapter_for(HOST, registration))
-    manager.patch = apply(manager, registration, lazy_registry=True)
-    manager.attach(Discovery(GROUP, tuple(declarations)))
+    manager = link.manager = HostManager(adapter_for(HOST, registration))
+    manager.attach(Discovery(GROUP, tuple(declarations), disabled=disabled))
+    manager.activate_registry()
+    link.ready = True
+    manager.link = link  # type: ignore[attr-defined] # for tests that undo the patch
     return manager
+
+
+def pending(registration: ModuleType, *declarations: Declaration) -> HostLink:
+    """Patch ``registration`` as the startup hook does and leave attaching to the first use, with
+    ``declarations`` standing for what discovery would find."""
+    link = HostLink(HOST, registration)
+    link.patch = apply(link, registration, lazy_registry=True)
+    registration.register(id="Builtin-v0", entry_point="builtin_envs:Env")
+    link.manager = HostManager(adapter_for(HOST, registration))
+    discovery = Discovery(GROUP, tuple(declarations))
+    original = link.manager.attach
+    link.manager.attach = lambda *a, **k: original(discovery)  # type: ignore[method-assign]
+    link.ready = True
+    return link

@@ -155,7 +155,7 @@ def test_the_patch_undoes_itself(registration):
     assert isinstance(registration.registry, LazyRegistry)
     assert registration.make is not originals["make"]
     registration.register(id="User-v0", entry_point="x:Y")
-    manager.detach()
+    manager.link.detach()
     for name, original in originals.items():
         assert getattr(registration, name) is original
     assert "User-v0" in registration.registry and "Tiny-v0" not in registration.registry

@@ -203,15 +203,7 @@ def test_an_exception_whose_str_raises_is_reported_not_raised(registration, site
 
 
 def test_a_disabled_root_plugin_is_named_in_the_hosts_error(registration):
-    from gymplug._discovery import Discovery
-    from gymplug._adapter import adapter_for
-    from gymplug._manager import HostManager
-    from gymplug._patch import apply
-
-    declaration = declare("rooty", "__root__", "rooty:register_envs")
-    manager = HostManager(adapter_for(HOST, registration))
-    manager.patch = apply(manager, registration, lazy_registry=True)
-    manager.attach(Discovery(declaration.group, (declaration,), disabled=frozenset({"rooty"})))
+    attach(registration, declare("rooty", "__root__", "rooty:register_envs"), disabled=frozenset({"rooty"}))
     with pytest.raises(Exception) as info:
         registration.make("Unknown-v0")
     assert "GYMPLUG_DISABLE blocks root-namespace plugins that may provide it: rooty 1.0" in "\n".join(
