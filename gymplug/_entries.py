@@ -40,7 +40,9 @@ _DIST_SEP = re.compile(r"[-_.]+")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 # The value as importlib reads it, 'module:attr' with no white space: one with spaces around ':' is
 # normalized on the careful path.
-_FAST_ENV_LINE = re.compile(rf"^[ \t]*((?:[\w-]+/)?[\w.-]+-v\d+)[ \t]*=[ \t]*({_IDENT}(?:\.{_IDENT})*:{_IDENT})[ \t]*$", re.M)
+_FAST_ENV_LINE = re.compile(
+    rf"^[ \t]*((?:[\w-]+/)?[\w.-]+-v\d+)[ \t]*=[ \t]*({_IDENT}(?:\.{_IDENT})*:{_IDENT})[ \t]*$", re.M
+)
 # What str.splitlines (and so importlib.metadata) ends a line at, besides '\n': the fast path splits
 # on '\n' only, so a file holding any of these takes the careful path.
 _OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")

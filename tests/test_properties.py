@@ -104,5 +104,6 @@ def test_entries_are_the_ones_importlib_reads(lines, final_newline):
         theirs = [ep for ep in metadata.EntryPoints._from_text(text) if ep.group == "gym.envs"]
     except (TypeError, ValueError):  # importlib fails on a line without '=' in any section; gymplug reads on
         return
-    pairs = {(ep.name, f"{ep.module}:{ep.attr}" if ep.attr else ep.module) for ep in theirs if ep.pattern.match(ep.value)}
+    valid = (ep for ep in theirs if ep.pattern.match(ep.value))
+    pairs = {(ep.name, f"{ep.module}:{ep.attr}" if ep.attr else ep.module) for ep in valid}
     assert {(d.name, d.value) for d in declarations} <= pairs

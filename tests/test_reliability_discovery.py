@@ -1,4 +1,4 @@
-"""Hostile and odd states of the path, the metadata and the cache: discovery neither hangs, nor raises, nor loses plugins.
+"""Hostile states of the path, the metadata and the cache: discovery neither hangs, nor raises, nor loses plugins.
 
 Each test sets up real files (dist-info folders, zips, FIFOs, cache files) and, where a hang or a
 process-wide state is at stake, runs discovery in a real subprocess with a timeout.
@@ -65,7 +65,8 @@ def cache_path(cache_dir: Path) -> Path:
 
 def discover_in_subprocess(path: list[str], cache_dir: Path, timeout: float = 60, **extra: str) -> list[str]:
     """The gym ids another interpreter discovers on ``path``; a hang fails the test at ``timeout``."""
-    code = f"import json; from gymplug import discover; print(json.dumps(sorted(d.name for d in discover('gym', path={path!r}).declarations)))"
+    code = ("import json; from gymplug import discover; "
+            f"print(json.dumps(sorted(d.name for d in discover('gym', path={path!r}).declarations)))")
     proc = run([sys.executable, "-c", code], env={"GYMPLUG_CACHE_DIR": str(cache_dir), **extra}, timeout=timeout)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
