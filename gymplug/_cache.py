@@ -3,19 +3,24 @@
 An entry holds one directory's parsed entry points, valid while the directory and every
 distribution's ``entry_points.txt`` in it stat as they did when it was read: an install,
 upgrade, uninstall or reinstall adds or removes a metadata folder (the directory changes), and
-an edit in place changes the file. A state younger than two seconds is never stored, so a
-change within the file system's timestamp granularity cannot hide behind an equal mtime.
+an edit in place changes the file (its mtime, size, inode or ctime). A state younger than two
+seconds is never stored, so a change within the file system's timestamp granularity cannot hide
+behind an equal mtime.
 
-One file per interpreter and environment. It is written atomically, mode 0600, in a directory of
-mode 0700; on POSIX a file or directory that is not the user's own, or is writable by others, is
-ignored. A file that does not parse or has the wrong shape is ignored and rebuilt.
+One file per interpreter and environment, read and written by :func:`read_private_json` and
+:func:`write_private_json`: only a regular file is opened (never a FIFO, device or symlink), and
+on POSIX a file or directory that is not the user's own, or is writable by others, is ignored.
+A file that does not parse or has the wrong shape is ignored and rebuilt. Every directory of the
+current path is kept when the file is written; the others are pruned, oldest first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -25,14 +30,27 @@ from ._log import get_logger
 from ._settings import Settings, current
 from ._version import __version__
 
-__all__ = ["DiscoveryCache", "Listing", "cache_file", "directory_signature", "file_signature", "invalidate_caches"]
+__all__ = [
+    "DiscoveryCache",
+    "Listing",
+    "cache_file",
+    "directory_signature",
+    "file_signature",
+    "invalidate_caches",
+    "read_private_json",
+    "write_private_json",
+]
 
 logger = get_logger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: four ints per file signature (ctime added), values normalized as importlib reads them
 _SETTLE_NS = 2 * 10**9  # younger states are not stored: coarse mtimes could hide a change
-_MAX_DIRECTORIES = 64  # entries kept per file; the least recently stored go first
-_MAX_BYTES = 64 * 2**20
+_MAX_OTHERS = 64  # directories kept besides the current path's; the least recently stored go first
+_MAX_BYTES = 64 * 2**20  # neither read nor written beyond this
+_STALE_TMP_S = 10 * 60  # a temporary file this old belongs to a writer that was killed
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_TEXT_COLUMNS = ("folders", "names", "versions")
+_FOLDER_FORBIDDEN = frozenset(filter(None, ("\0", "/", os.sep, os.altsep)))
 
 
 def cache_file(settings: Optional[Settings] = None) -> Optional[str]:
@@ -61,7 +79,94 @@ def _trusted(st: os.stat_result) -> bool:
     return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
-ABSENT = [-1, -1, -1]  # the signature of an entry_points.txt that does not exist
+def read_private_json(path: str) -> Optional[Any]:
+    """The JSON value in ``path``, or None if it is absent, unsafe to read or not sensible JSON. Never raises.
+
+    The directory must be the user's own and not writable by others (POSIX); the file is opened
+    without following a symlink and without blocking (a FIFO would hang the reader), then must be a
+    regular file, the user's own, not writable by others and at most 64 MiB.
+    """
+    try:
+        if not _trusted(os.stat(os.path.dirname(path) or ".")):
+            logger.warning("ignoring %s: its directory is not the user's own, or writable by others", path)
+            return None
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # ELOOP for a symlink; ValueError for a NUL in the path
+        logger.info("ignoring %s: %s", path, exc)
+        return None
+    try:
+        with open(fd, "rb") as file:
+            st = os.fstat(file.fileno())
+            if not stat.S_ISREG(st.st_mode) or not _trusted(st):
+                logger.warning("ignoring %s: not a regular file of the user's own, or writable by others", path)
+                return None
+            if st.st_size > _MAX_BYTES:
+                logger.info("ignoring %s: larger than %d bytes", path, _MAX_BYTES)
+                return None
+            data = file.read(_MAX_BYTES + 1)
+        if len(data) > _MAX_BYTES:
+            return None
+        return json.loads(data)
+    except Exception as exc:  # RecursionError, UnicodeDecodeError, MemoryError for absurd input: all mean "rebuild"
+        logger.info("ignoring %s: %s: %s", path, type(exc).__name__, exc)
+        return None
+
+
+def write_private_json(path: str, data: Any) -> bool:
+    """Write ``data`` as JSON to ``path`` atomically (0600 file, 0700 directory); False if it was not. Never raises."""
+    try:
+        text = json.dumps(data, separators=(",", ":"))
+    except Exception as exc:  # not JSON-serializable, or nested too deeply
+        logger.info("not writing %s: %s", path, exc)
+        return False
+    return _write_private_text(path, text)
+
+
+def _write_private_text(path: str, text: str) -> bool:
+    if len(text) > _MAX_BYTES:  # a bound on characters; what is read is bounded on bytes
+        logger.info("not writing %s: larger than %d bytes", path, _MAX_BYTES)
+        return False
+    try:
+        directory = os.path.dirname(path) or "."
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        if not _trusted(os.stat(directory)):
+            logger.warning("not writing %s: %s is not the user's own, or writable by others", path, directory)
+            return False
+        _remove_stale_temporaries(directory)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        fd, temporary = tempfile.mkstemp(prefix=f".{stem}-", suffix=".tmp", dir=directory)  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except Exception as exc:  # OSError mostly; ValueError for a NUL in the path
+        logger.info("could not write %s: %s", path, exc)
+        return False
+    return True
+
+
+def _remove_stale_temporaries(directory: str) -> None:
+    """Remove ``.*.tmp`` files of writers that were killed before they renamed them (older than ten minutes)."""
+    limit = time.time() - _STALE_TMP_S
+    for name in os.listdir(directory):
+        if not (name.startswith(".") and name.endswith(".tmp")):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and st.st_mtime < limit and (os.name != "posix" or st.st_uid == os.getuid()):
+                os.unlink(path)
+        except OSError:
+            pass  # another writer removed it first
+
+
+SIGNATURE_INTS = 4  # the ints of one file signature: see file_signature
+ABSENT = [-1] * SIGNATURE_INTS  # the signature of an entry_points.txt that does not exist
 
 
 class Listing(NamedTuple):
@@ -74,7 +179,7 @@ class Listing(NamedTuple):
     folders: list[str]
     names: list[str]  # PEP 503 normalized
     versions: list[str]
-    #: three ints per folder, the stat (mtime_ns, size, inode) of its entry_points.txt; -1s when absent
+    #: four ints per folder, the file_signature of its entry_points.txt; -1s when absent
     files: list[int]
     #: group -> per folder, the rows of _entries.entry_rows, or None if it declares nothing there
     groups: dict[str, list[Optional[list[str]]]]
@@ -107,29 +212,37 @@ class Listing(NamedTuple):
         """The listing stored as ``data``, or None if it does not have the right shape.
 
         A signature of the wrong type never equals a stat, so it reads as a change; a row kind other
-        than "env" or "plugin" reads as a malformed entry. Neither needs checking here.
+        than "env" or "plugin" reads as a malformed entry. Neither needs checking here. A folder must
+        be one file name: it is joined to the directory and stat'ed.
         """
         try:
-            folders, names, versions = (data[k].split("\n") if data[k] else [] for k in ("folders", "names", "versions"))
+            folders, names, versions = (data[k].split("\n") if data[k] else [] for k in _TEXT_COLUMNS)
             files, groups = data["files"], data["groups"]
             count = len(folders)
-            if len(names) != count or len(versions) != count or type(files) is not list or len(files) != 3 * count:
+            if len(names) != count or len(versions) != count or type(files) is not list:
+                return None
+            if len(files) != SIGNATURE_INTS * count or any(_FOLDER_FORBIDDEN.intersection(f) or not f for f in folders):
                 return None
             decoded = {}
             for group, column in groups.items():
-                "".join(column)  # TypeError unless a list of strings
                 if type(group) is not str or type(column) is not list or len(column) != count:
                     return None
+                "".join(column)  # TypeError unless a list of strings
                 decoded[group] = [text.split("\n") if text else None for text in column]
                 if any(rows is not None and len(rows) % 3 for rows in decoded[group]):
                     return None
-        except (AttributeError, KeyError, TypeError):
+        except Exception:  # any shape at all may be stored: the wrong one means "read the directory"
             return None
         return cls(folders, names, versions, files, decoded)
 
 
 def _is_signature(value: Any) -> bool:
     return type(value) is list and len(value) == 3 and type(value[0]) is type(value[1]) is type(value[2]) is int
+
+
+def _is_directory_key(key: Any) -> bool:
+    """Only an absolute path can be looked up; one with a NUL would make os.stat raise ValueError."""
+    return type(key) is str and "\0" not in key and os.path.isabs(key)
 
 
 class DiscoveryCache:
@@ -140,33 +253,35 @@ class DiscoveryCache:
         #: directory -> (its signature, its listing, when it was stored); a listing stays as stored
         #: (a dict) until its directory is looked up: a file may hold directories of other processes
         self.entries: dict[str, tuple[list[int], Any, float]] = {}
+        #: the directories of the path being discovered: a save keeps them all, whatever their number
+        self.current: set[str] = set()
         self.changed = False
         self.hits = 0
         if path is not None:
             self._load(path)
 
     def _load(self, path: str) -> None:
-        try:
-            with open(path, "rb") as file:
-                st = os.fstat(file.fileno())
-                if not _trusted(st) or not _trusted(os.stat(os.path.dirname(path))) or st.st_size > _MAX_BYTES:
-                    logger.warning("ignoring the discovery cache %s: not the user's own, or writable by others", path)
-                    return
-                data = json.loads(file.read())
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            logger.info("ignoring the discovery cache %s: %s", path, exc)
+        data = read_private_json(path)
+        if data is None:
             return
         if not (isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("dirs"), dict)):
             logger.info("ignoring the discovery cache %s: not in format %d", path, FORMAT)
             return
         for directory, entry in data["dirs"].items():
-            if isinstance(entry, dict) and _is_signature(entry.get("sig")) and isinstance(entry.get("stored"), (int, float)):
+            if (
+                _is_directory_key(directory)
+                and isinstance(entry, dict)
+                and _is_signature(entry.get("sig"))
+                and type(entry.get("stored")) in (int, float)
+                and math.isfinite(entry["stored"])
+            ):
                 self.entries[directory] = (entry["sig"], entry.get("listing"), entry["stored"])
+            else:
+                self.changed = True  # rewrite the file without it
 
     def get(self, directory: str, signature: list[int]) -> Optional[Listing]:
         """The cached listing of ``directory`` if the directory and its entry_points.txt files are unchanged."""
+        self.current.add(directory)
         entry = self.entries.get(directory)
         if entry is None or entry[0] != signature:
             return None
@@ -183,38 +298,39 @@ class DiscoveryCache:
 
     def put(self, directory: str, signature: list[int], listing: Listing, newest_ns: int) -> None:
         """Remember a directory's listing, unless the state is too young to trust its mtimes."""
+        self.current.add(directory)
         if self.path is None or time.time_ns() - newest_ns < _SETTLE_NS:
             return
         self.entries[directory] = (signature, listing, time.time())
         self.changed = True
 
     def save(self) -> None:
-        """Write the file atomically if anything was stored; failures are logged, never raised."""
+        """Write the file atomically if anything was stored; failures are logged, never raised.
+
+        Every directory of the current path is kept, so that a path of many directories does not evict
+        its own entries and rewrite the file at each start; of the others, the most recently stored
+        are kept while the file stays within its bound.
+        """
         if self.path is None or not self.changed:
             return
-        newest_first = sorted(self.entries.items(), key=lambda item: item[1][2], reverse=True)[:_MAX_DIRECTORIES]
-        dirs = {
-            d: {"sig": sig, "stored": stored, "listing": listing.encode() if isinstance(listing, Listing) else listing}
-            for d, (sig, listing, stored) in newest_first
-        }
-        data = json.dumps({"format": FORMAT, "dirs": dirs}, separators=(",", ":"))
-        try:
-            directory = os.path.dirname(self.path)
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            if not _trusted(os.stat(directory)):
-                logger.warning("not writing the discovery cache: %s is not the user's own, or writable by others", directory)
-                return
-            fd, temporary = tempfile.mkstemp(prefix=".discovery-", suffix=".tmp", dir=directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as file:
-                    file.write(data)
-                os.replace(temporary, self.path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
-        except OSError as exc:
-            logger.info("could not write the discovery cache %s: %s", self.path, exc)
         self.changed = False
+        mine = [item for item in self.entries.items() if item[0] in self.current]
+        others = [item for item in self.entries.items() if item[0] not in self.current]
+        others = sorted(others, key=lambda item: item[1][2], reverse=True)[:_MAX_OTHERS]
+        while True:
+            text = _encode(mine + others)
+            if len(text) <= _MAX_BYTES or not others:
+                break
+            others = others[: len(others) // 2]
+        _write_private_text(self.path, text)
+
+
+def _encode(entries: list[tuple[str, tuple[list[int], Any, float]]]) -> str:
+    dirs = {
+        d: {"sig": sig, "stored": stored, "listing": listing.encode() if isinstance(listing, Listing) else listing}
+        for d, (sig, listing, stored) in entries
+    }
+    return json.dumps({"format": FORMAT, "dirs": dirs}, separators=(",", ":"))
 
 
 def directory_signature(st: os.stat_result) -> list[int]:
@@ -222,8 +338,11 @@ def directory_signature(st: os.stat_result) -> list[int]:
 
 
 def file_signature(st: os.stat_result) -> list[int]:
-    """What an entry_points.txt is known by: the reader and the check must agree on it."""
-    return [st.st_mtime_ns, st.st_size, st.st_ino]
+    """What an entry_points.txt is known by: the reader and the check must agree on it.
+
+    The ctime too: a rewrite in place of the same size whose mtime is then restored changes only it.
+    """
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
 
 def _files_unchanged(directory: str, listing: Listing) -> bool:
@@ -238,15 +357,18 @@ def _files_unchanged(directory: str, listing: Listing) -> bool:
             fd = os.open(directory, os.O_RDONLY)
         except OSError:
             pass
-    files = listing.files
+    files, width = listing.files, SIGNATURE_INTS
     try:
         for index, folder in enumerate(listing.folders):
-            path = folder + "/entry_points.txt" if fd is not None else os.path.join(directory, folder, "entry_points.txt")
+            if fd is not None:
+                path = folder + "/entry_points.txt"
+            else:
+                path = os.path.join(directory, folder, "entry_points.txt")
             try:
                 found = file_signature(os.stat(path, dir_fd=fd))
-            except OSError:
+            except (OSError, ValueError):
                 found = ABSENT
-            if files[3 * index : 3 * index + 3] != found:
+            if files[width * index : width * index + width] != found:
                 return False
         return True
     finally:

@@ -14,20 +14,23 @@ import gc
 import os
 import stat
 import sys
-from typing import Iterator, NamedTuple, Optional
+from typing import Any, Iterable, Iterator, NamedTuple, Optional
 
 from . import _cache
 from ._cache import Listing
-from ._entries import GROUPS, Declaration, Distribution, EntryProblem, entry_rows, from_rows, normalize_name
+from ._entries import GROUPS, Declaration, Distribution, EntryProblem, entry_rows, from_rows, normalize_name, printable
 from ._log import get_logger
 from ._settings import Settings, current
 
-__all__ = ["Discovery", "discover", "disabled_distributions", "paused_gc"]
+__all__ = ["Discovery", "discover", "disabled_distributions", "paused_gc", "unmatched_disable_values"]
 
 logger = get_logger(__name__)
 
 _SUFFIXES = (".dist-info", ".egg-info")
+# Every section header of a group, '[group]' or '[[group]]' alike (see _entries), holds this.
 _NEEDLES = tuple((group, f"[{group}]".encode()) for group in GROUPS.values())
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_MAX_ENTRY_POINTS_BYTES = 64 * 2**20
 
 class Discovery(NamedTuple):
     """What the installed distributions declare for one host group. Immutable."""
@@ -36,6 +39,8 @@ class Discovery(NamedTuple):
     declarations: tuple[Declaration, ...] = ()
     problems: tuple[EntryProblem, ...] = ()
     disabled: frozenset[str] = frozenset()
+    #: the normalized name of every distribution on the path, whether it declares anything or not
+    seen: frozenset[str] = frozenset()
 
     def is_disabled(self, dist: Distribution) -> bool:
         return dist.key in self.disabled
@@ -48,14 +53,51 @@ def disabled_distributions(value: Optional[str] = None) -> frozenset[str]:
     return Settings.from_environ({"GYMPLUG_DISABLE": value}).disable
 
 
-def _sections(data: bytes) -> dict[str, list[str]]:
-    """The rows of each host group that an entry_points.txt mentions (UnicodeDecodeError if it must)."""
+def unmatched_disable_values(settings: Settings, seen: Iterable[Any]) -> tuple[str, ...]:
+    """The GYMPLUG_DISABLE values, as written, that name no distribution in ``seen``.
+
+    ``seen`` holds distribution names or :class:`Distribution` objects (``Discovery.seen`` holds every
+    name on the path). A value such as ``a;b`` (';' is no separator) or ``gym\u2010foo`` (a Unicode
+    hyphen) matches nothing, and would otherwise disable nothing silently.
+
+    >>> unmatched_disable_values(Settings.from_environ({"GYMPLUG_DISABLE": "Gym_Foo a;b"}), ["gym-foo"])
+    ('a;b',)
+    """
+    names = {normalize_name(item.name if isinstance(item, Distribution) else str(item)) for item in seen}
+    return tuple(raw for raw in settings.disable_raw if normalize_name(raw) not in names)
+
+
+def _sections(data: bytes) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """The rows of each host group that an entry_points.txt mentions; (group, why) for groups it cannot give.
+
+    Only a file whose bytes mention a host group's section is decoded: any other file, even one that
+    is not UTF-8, is no concern of gymplug's.
+    """
     mentioned = [group for group, needle in _NEEDLES if needle in data]
     if not mentioned:
-        return {}
-    text = data.decode("utf-8")
+        return {}, []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return {}, [(group, f"entry_points.txt unreadable: {exc}") for group in mentioned]
     sections = {group: entry_rows(text, group) for group in mentioned}
-    return {group: rows for group, rows in sections.items() if rows}
+    return {group: rows for group, rows in sections.items() if rows}, []
+
+
+def _unreadable(exc: BaseException) -> list[tuple[str, str]]:
+    # A file that cannot be read cannot be checked for the host groups: it is reported in each of them.
+    return [(group, f"entry_points.txt unreadable: {exc}") for group in GROUPS.values()]
+
+
+def _version_from_headers(head: bytes) -> str:
+    """The Version header of PKG-INFO or METADATA, or "?"."""
+    for line in head.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            break
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "version":
+            return value.strip()
+    return "?"
 
 
 def _version_from_pkg_info(folder: str) -> str:
@@ -63,16 +105,33 @@ def _version_from_pkg_info(folder: str) -> str:
     for name in ("PKG-INFO", "METADATA"):
         try:
             with open(os.path.join(folder, name), "rb") as file:
-                head = file.read(8192).decode("utf-8", "replace")
+                return _version_from_headers(file.read(8192))
         except OSError:
             continue
-        for line in head.splitlines():
-            if not line.strip():
-                break
-            key, _, value = line.partition(":")
-            if key.strip().lower() == "version":
-                return value.strip()
     return "?"
+
+
+def _folder_name(folder: str) -> tuple[str, str]:
+    """(normalized name, version or "") of a metadata folder's name.
+
+    >>> [_folder_name(f) for f in ("A_b-1.0.dist-info", "c-2.0-py3.11.egg-info", "d.egg-info")]
+    [('a-b', '1.0'), ('c', '2.0'), ('d', '')]
+    """
+    project, _, rest = folder.rpartition(".")[0].partition("-")
+    return normalize_name(project), rest.partition("-")[0]
+
+
+def _read_regular(path: str) -> tuple[Optional[list[int]], bytes]:
+    """The signature and bytes of a regular file; (None, b"") if there is none. Never blocks on a FIFO."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
+        return None, b""
+    with open(fd, "rb") as file:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"not a regular file: {printable(path)}")
+        return _cache.file_signature(st), file.read()
 
 
 def _scan_directory(directory: str) -> tuple[Listing, int, list[EntryProblem]]:
@@ -87,52 +146,86 @@ def _scan_directory(directory: str) -> tuple[Listing, int, list[EntryProblem]]:
     for folder in names:
         if not folder.lower().endswith(_SUFFIXES):
             continue
-        # "{name}-{version}.dist-info", "{name}-{version}-py3.11.egg-info" or "{name}.egg-info"
-        project, _, rest = folder.rpartition(".")[0].partition("-")
-        name = normalize_name(project)
-        version = rest.partition("-")[0] or _version_from_pkg_info(os.path.join(directory, folder))
-        signature, sections = _cache.ABSENT, {}
+        name, version = _folder_name(folder)
+        version = version or _version_from_pkg_info(os.path.join(directory, folder))
+        signature, sections, failed = _cache.ABSENT, {}, []
         try:
-            with open(os.path.join(directory, folder, "entry_points.txt"), "rb") as file:
-                signature = _cache.file_signature(os.fstat(file.fileno()))
+            found, data = _read_regular(os.path.join(directory, folder, "entry_points.txt"))
+            if found is not None:
+                signature = found
                 newest = max(newest, signature[0])
-                sections = _sections(file.read())
-        except (FileNotFoundError, NotADirectoryError):
-            pass
-        except Exception as exc:  # unreadable or undecodable: reported for every group, never cached
-            problem = f"entry_points.txt unreadable: {exc}"
-            unreadable += (EntryProblem(Distribution(name, version), group, "", "", problem) for group in GROUPS.values())
+                sections, failed = _sections(data)
+        except Exception as exc:  # noqa: BLE001 - unreadable: never cached
+            failed = _unreadable(exc)
+        unreadable += (EntryProblem(Distribution(name, version), group, "", "", why) for group, why in failed)
         listing.add(folder, name, version, signature, sections)
     return listing, newest, unreadable
 
 
-def _other_entry(entry: str) -> Listing:
-    """Distributions in a path entry that is no directory (a zip), through importlib.metadata; not cached."""
-    if sys.version_info >= (3, 10):
-        from importlib import metadata
-    else:  # pragma: no cover - exercised on Python 3.9 only
-        import importlib_metadata as metadata
+def _zip_entry(entry: str) -> tuple[Listing, list[EntryProblem]]:
+    """Distributions in a zip on the path, found as importlib.metadata finds them; not cached.
+
+    Each distribution is read on its own, as in a directory: one that is broken in any way is
+    skipped, and reported only if it may declare something for a host group. A file that is not a
+    zip holds none.
+    """
+    import zipfile
 
     listing = Listing.empty(GROUPS.values())
-    for dist in metadata.distributions(path=[entry]):
-        meta = dist.metadata
-        name = normalize_name((meta["Name"] if meta is not None else None) or "?")
-        version = (meta["Version"] if meta is not None else None) or "?"
-        sections = _sections((dist.read_text("entry_points.txt") or "").encode("utf-8"))
-        listing.add("", name, version, _cache.ABSENT, sections)
-    return listing
+    problems: list[EntryProblem] = []
+    try:
+        with zipfile.ZipFile(entry) as archive:
+            members = archive.namelist()
+            names = set(members)
+            for folder in dict.fromkeys(child.split("/", 1)[0] for child in members):  # importlib's order
+                if folder.lower().endswith(_SUFFIXES):
+                    problems += _zip_distribution(archive, names, folder, listing)
+    except Exception as exc:  # noqa: BLE001 - not a zip, or a damaged one
+        logger.info("skipping %s on sys.path: %s", printable(entry), exc)
+    return listing, problems
 
 
-def _listings(path: list[str], cache: _cache.DiscoveryCache) -> Iterator[tuple[Listing, list[EntryProblem]]]:
-    """What each entry of ``path`` holds, from the cache where it is still valid."""
+def _zip_distribution(archive: Any, members: set[str], folder: str, listing: Listing) -> list[EntryProblem]:
+    name, version = _folder_name(folder)
+    sections: dict[str, list[str]] = {}
+    failed: list[tuple[str, str]] = []
+    try:
+        for header in ("PKG-INFO", "METADATA") if not version else ():
+            if f"{folder}/{header}" in members:
+                with archive.open(f"{folder}/{header}") as file:
+                    version = _version_from_headers(file.read(8192))
+                break
+        if f"{folder}/entry_points.txt" in members:
+            info = archive.getinfo(f"{folder}/entry_points.txt")
+            if info.file_size > _MAX_ENTRY_POINTS_BYTES:
+                raise OSError(f"larger than {_MAX_ENTRY_POINTS_BYTES} bytes")
+            with archive.open(info) as file:
+                sections, failed = _sections(file.read(_MAX_ENTRY_POINTS_BYTES + 1))
+    except Exception as exc:  # noqa: BLE001
+        failed = _unreadable(exc)
+    listing.add(folder, name, version or "?", _cache.ABSENT, sections)
+    return [EntryProblem(Distribution(name, version or "?"), group, "", "", why) for group, why in failed]
+
+
+def _listings(path: list[Any], cache: _cache.DiscoveryCache) -> Iterator[tuple[Listing, list[EntryProblem]]]:
+    """What each entry of ``path`` holds, from the cache where it is still valid.
+
+    Entries that are not str are skipped, as the import system skips them; so is '' (or any relative
+    entry) when the current directory has been deleted, and a path entry that is neither a
+    directory nor a regular file (a FIFO on sys.path would block a zip reader).
+    """
     for entry in path:
-        directory = os.path.abspath(entry or ".")
+        if not isinstance(entry, str):
+            continue
         try:
+            directory = os.path.abspath(entry or ".")  # os.getcwd() raises if the directory was deleted
             st = os.stat(directory)  # before listing: a change during the scan must not be cached as seen
-        except OSError:
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISREG(st.st_mode):
+            yield _zip_entry(directory)
             continue
         if not stat.S_ISDIR(st.st_mode):
-            yield _other_entry(entry), []
             continue
         signature = _cache.directory_signature(st)
         cached = cache.get(directory, signature)
@@ -196,4 +289,4 @@ def _discover(group: str, path: list[str], settings: Settings) -> Discovery:
     logger.debug("%s: %d directories from the discovery cache %s", group, cache.hits, cache.path or "(off)")
     for item in problems:
         logger.warning("skipping malformed entry point: %s", item.describe())
-    return Discovery(group, tuple(declarations), tuple(problems), settings.disable)
+    return Discovery(group, tuple(declarations), tuple(problems), settings.disable, frozenset(seen))

@@ -38,9 +38,14 @@ _DIST_SEP = re.compile(r"[-_.]+")
 # parse_entry would accept as it stands. Whole sections are matched at once: per-line Python work
 # is what makes discovery slow (see benchmarks/).
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+# The value as importlib reads it, 'module:attr' with no white space: one with spaces around ':' is
+# normalized on the careful path.
 _FAST_ENV_LINE = re.compile(
-    rf"^[ \t]*((?:[\w-]+/)?[\w.-]+-v\d+)[ \t]*=[ \t]*({_IDENT}(?:\.{_IDENT})*[ \t]*:[ \t]*{_IDENT})[ \t]*$", re.M
+    rf"^[ \t]*((?:[\w-]+/)?[\w.-]+-v\d+)[ \t]*=[ \t]*({_IDENT}(?:\.{_IDENT})*:{_IDENT})[ \t]*$", re.M
 )
+# What str.splitlines (and so importlib.metadata) ends a line at, besides '\n': the fast path splits
+# on '\n' only, so a file holding any of these takes the careful path.
+_OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @functools.lru_cache(maxsize=4096)  # hot: every declaration's distribution is compared by it
@@ -188,25 +193,26 @@ def _classify(name: str, value: str) -> tuple[str, str, str]:
     if match["extras"]:
         return name, value, "!extras ('[...]') are not supported in environment entry points"
     attr = match["attr"]
+    written, value = value, match["module"] + (":" + attr if attr else "")  # as importlib reads it
 
     if name in ROOT_NAMES:
         return name, value, "plugin"
     if name.startswith("__") and name.endswith("__"):
-        return name, value, "!unknown magic namespace; use '__root__' for the root namespace"
+        return name, written, "!unknown magic namespace; use '__root__' for the root namespace"
     parsed = split_env_id(name)
     if parsed is not None and parsed[2] is not None:
         if attr is None:
-            return name, value, "!an env entry must name an Env class or factory: 'package.module:Attribute'"
+            return name, written, "!an env entry must name an Env class or factory: 'package.module:Attribute'"
         if "." in attr:
-            return name, value, "!the hosts resolve one attribute: 'package.module:Attribute', not a dotted path"
+            return name, written, "!the hosts resolve one attribute: 'package.module:Attribute', not a dotted path"
         return name, value, "env"
     if _NAMESPACE.match(name):
         return name, value, "plugin"
     if parsed is not None:
-        return name, value, "!the name looks like an env id without a version; write it as 'Name-v0'"
+        return name, written, "!the name looks like an env id without a version; write it as 'Name-v0'"
     if ":" in name:
-        return name, value, "!the name contains ':', which make() reads as 'module:id'"
-    return name, value, "!the name is neither an env id ('[Namespace/]Name-vN') nor a namespace"
+        return name, written, "!the name contains ':', which make() reads as 'module:id'"
+    return name, written, "!the name is neither an env id ('[Namespace/]Name-vN') nor a namespace"
 
 
 def parse_entry(dist: Distribution, group: str, name: str, value: str) -> Union[Declaration, EntryProblem]:
@@ -219,14 +225,18 @@ def parse_entry_points_text(text: str, group: str) -> Iterator[tuple[Optional[st
     """(name, value, line) for each line of ``group``'s sections of an entry_points.txt.
 
     Tolerant by design: a line without '=' yields (None, None, line) instead of failing the file.
+    Lines and section headers are found as importlib.metadata finds them:
+
+    >>> list(parse_entry_points_text("[[gym.envs]]\\ra-v0 = m:E\\n[ gym.envs ]\\nb-v0 = m:E", "gym.envs"))
+    [('a-v0 ', ' m:E', 'a-v0 = m:E')]
     """
     in_group = False
-    for raw in text.splitlines():
+    for raw in text.splitlines():  # as importlib.metadata's Sectioned.read: every line break str knows
         line = raw.strip()
         if not line or line[0] in "#;":
             continue
-        if line[0] == "[" and line[-1] == "]":
-            in_group = line[1:-1].strip() == group
+        if line.startswith("[") and line.endswith("]"):  # Sectioned.read again: '[[group]]' names group
+            in_group = line.strip("[]") == group
             continue
         if not in_group:
             continue
@@ -243,6 +253,8 @@ def _fast_section(text: str, group: str) -> Optional[list[tuple[str, str]]]:
     Only for a file whose one mention of ``group`` is its section header, at the start of a line.
     """
     header = f"[{group}]\n"
+    if _OTHER_LINE_BREAKS.search(text):
+        return None
     start = text.find(header)
     if start < 0 or (start and text[start - 1] != "\n") or text.count(group) != 1:
         return None

@@ -55,7 +55,7 @@ def forge(cache_file: Path, *, files: bool = False) -> None:
     count = len(listing["folders"].split("\n"))  # stored as one string, a folder per line
     listing["groups"]["gym.envs"] = ["evil-v0\nevil:Env\nenv"] * count
     if files:
-        listing["files"] = [1, 2, 3] * count  # stats that match nothing on disk
+        listing["files"] = [1, 2, 3, 4] * count  # stats that match nothing on disk
     cache_file.write_text(json.dumps(data))
 
 
@@ -195,7 +195,7 @@ def test_each_interpreter_and_environment_has_its_own_file(cache_dir, monkeypatc
 
 
 def test_listings_round_trip_and_bad_shapes_are_refused():
-    listing = _cache.Listing(["a-1.dist-info", "b-2.dist-info"], ["a", "b"], ["1", "2"], [1, 2, 3, -1, -1, -1],
+    listing = _cache.Listing(["a-1.dist-info", "b-2.dist-info"], ["a", "b"], ["1", "2"], [1, 2, 3, 4, -1, -1, -1, -1],
                              {"gym.envs": [["x-v0", "m:E", "env"], None]})
     assert _cache.Listing.decode(json.loads(json.dumps(listing.encode()))) == listing
     good = listing.encode()

@@ -27,6 +27,7 @@ def test_env_entries(name, value, env_id):
     assert isinstance(declaration, Declaration)
     assert declaration.form is Form.ENV and declaration.env_id == env_id
     assert declaration.attr and ":" not in declaration.attr
+    assert declaration.value == f"{declaration.module}:{declaration.attr}"  # normalized, as importlib reads it
 
 
 @pytest.mark.parametrize(

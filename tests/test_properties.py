@@ -1,6 +1,6 @@
 """Property-based tests: any entry text gives a declaration or a clear problem; ids are handled totally."""
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gymplug import Declaration, Distribution, EntryProblem, Form
@@ -69,11 +69,18 @@ LINES = st.lists(
 
 @settings(max_examples=1000)
 @given(LINES, st.booleans())
+# Line breaks that str.splitlines (and importlib) knows and '\n' splitting does not: once found with seed 8.
+@example(["[gym.envs]", "[\r]"], False)
+@example(["[gym.envs]", "[\u2028]"], False)
+@example(["[gym.envs]", "a-v0 = m:E\x0cb-v0 = m:E"], True)
+@example(["[gym.envs]", "a-v0 = m:E", "[other]\x85b-v0 = m:E"], False)
+@example(["[gym.envs]", "a-v0 = m : E", "[[gym.envs]]", "b-v0 = m:E"], True)
 def test_the_fast_section_parser_agrees_with_the_careful_one(lines, final_newline):
     text = "\n".join(lines) + ("\n" if final_newline else "")
     fast = _fast_section(text, "gym.envs")
     if fast is not None:
-        careful = [(name.strip(), value.strip()) for name, value, _ in parse_entry_points_text(text, "gym.envs")]
+        careful = [(name and name.strip(), value and value.strip())
+                   for name, value, _ in parse_entry_points_text(text, "gym.envs")]
         assert fast == careful
         assert all(parse_entry(DIST, "gym.envs", n, v).form is Form.ENV for n, v in fast)
     declarations, problems = parse_entry_points(DIST, "gym.envs", text)
@@ -81,3 +88,22 @@ def test_the_fast_section_parser_agrees_with_the_careful_one(lines, final_newlin
             for n, v, _ in parse_entry_points_text(text, "gym.envs")]
     assert declarations == [p for p in slow if isinstance(p, Declaration)]
     assert len(problems) == sum(1 for p in slow if not isinstance(p, Declaration))
+
+
+@settings(max_examples=500)
+@given(LINES, st.booleans())
+@example(["[[gym.envs]]", "a-v0 = m : E"], False)
+@example(["[gym.envs]", "x\u2028[other]", "a-v0 = m:E"], True)
+def test_entries_are_the_ones_importlib_reads(lines, final_newline):
+    """Every well-formed entry gymplug reads is one importlib reads, in the same section, with the same value."""
+    from importlib import metadata
+
+    text = "\n".join(lines) + ("\n" if final_newline else "")
+    declarations, _ = parse_entry_points(DIST, "gym.envs", text)
+    try:
+        theirs = [ep for ep in metadata.EntryPoints._from_text(text) if ep.group == "gym.envs"]
+    except (TypeError, ValueError):  # importlib fails on a line without '=' in any section; gymplug reads on
+        return
+    valid = (ep for ep in theirs if ep.pattern.match(ep.value))
+    pairs = {(ep.name, f"{ep.module}:{ep.attr}" if ep.attr else ep.module) for ep in valid}
+    assert {(d.name, d.value) for d in declarations} <= pairs
