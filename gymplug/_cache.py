@@ -73,7 +73,7 @@ def invalidate_caches() -> None:
             pass
 
 
-def _trusted(st: os.stat_result) -> bool:
+def trusted(st: os.stat_result) -> bool:
     if os.name != "posix":
         return True
     return st.st_uid == os.getuid() and not st.st_mode & 0o022
@@ -87,7 +87,7 @@ def read_private_json(path: str) -> Optional[Any]:
     regular file, the user's own, not writable by others and at most 64 MiB.
     """
     try:
-        if not _trusted(os.stat(os.path.dirname(path) or ".")):
+        if not trusted(os.stat(os.path.dirname(path) or ".")):
             logger.warning("ignoring %s: its directory is not the user's own, or writable by others", path)
             return None
         fd = os.open(path, _OPEN_FLAGS)
@@ -99,7 +99,7 @@ def read_private_json(path: str) -> Optional[Any]:
     try:
         with open(fd, "rb") as file:
             st = os.fstat(file.fileno())
-            if not stat.S_ISREG(st.st_mode) or not _trusted(st):
+            if not stat.S_ISREG(st.st_mode) or not trusted(st):
                 logger.warning("ignoring %s: not a regular file of the user's own, or writable by others", path)
                 return None
             if st.st_size > _MAX_BYTES:
@@ -131,7 +131,7 @@ def _write_private_text(path: str, text: str) -> bool:
     try:
         directory = os.path.dirname(path) or "."
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        if not _trusted(os.stat(directory)):
+        if not trusted(os.stat(directory)):
             logger.warning("not writing %s: %s is not the user's own, or writable by others", path, directory)
             return False
         _remove_stale_temporaries(directory)

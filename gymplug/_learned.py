@@ -15,14 +15,13 @@ process learns what it finds missing and the last write wins.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 import sys
-import tempfile
 import time
 from typing import Any, Iterable, Iterator, Optional, TextIO
 
+from ._cache import read_private_json, trusted, write_private_json
 from ._learn import DEFAULT_TIMEOUT, Learned, learn_many
 from ._log import get_logger
 from ._settings import Settings, current
@@ -39,7 +38,6 @@ __all__ = ["LearnedStore", "invalidate", "known", "learn_missing", "store_file"]
 logger = get_logger(__name__)
 
 FORMAT = 1
-_MAX_BYTES = 32 * 2**20
 _MAX_PER_HOST = 4096  # entries kept per host; the least recently learned go first
 DEFAULT_WAIT = 60.0  # seconds a process waits for another one's learning
 _POLL = 0.05
@@ -63,12 +61,6 @@ def invalidate(settings: Optional[Settings] = None) -> None:
             os.unlink(path)
         except FileNotFoundError:
             pass
-
-
-def _trusted(st: os.stat_result) -> bool:
-    if os.name != "posix":
-        return True
-    return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 def _encode(item: Learned) -> dict[str, Any]:
@@ -123,29 +115,7 @@ class LearnedStore:
                 self.hosts[host] = valid
 
     def _read(self) -> Any:
-        if self.path is None:
-            return None
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        try:
-            fd = os.open(self.path, flags)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:  # a symbolic link (ELOOP) among others
-            logger.info("ignoring the learned store %s: %s", self.path, exc)
-            return None
-        try:
-            st = os.fstat(fd)
-            trusted = _trusted(st) and _trusted(os.stat(os.path.dirname(self.path)))
-            if not stat.S_ISREG(st.st_mode) or not trusted or st.st_size > _MAX_BYTES:
-                logger.warning("ignoring the learned store %s: not a regular file of the user's own", self.path)
-                return None
-            with os.fdopen(fd, "rb", closefd=False) as file:
-                return json.loads(file.read(_MAX_BYTES + 1))
-        except (OSError, ValueError, RecursionError) as exc:
-            logger.info("ignoring the learned store %s: %s", self.path, exc)
-            return None
-        finally:
-            os.close(fd)
+        return None if self.path is None else read_private_json(self.path)
 
     def get(self, host: str, source: Source) -> Optional[Learned]:
         """What ``source`` registered, if it was learned at its current version and folder state."""
@@ -163,26 +133,9 @@ class LearnedStore:
             self.hosts[host] = dict(newest)
 
     def save(self) -> None:
-        """Write the file atomically; failures are logged, never raised."""
-        if self.path is None:
-            return
-        data = json.dumps({"format": FORMAT, "hosts": self.hosts}, separators=(",", ":"))
-        try:
-            directory = os.path.dirname(self.path)
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            if not _trusted(os.stat(directory)):
-                logger.warning("not writing the learned store: %s is not the user's own", directory)
-                return
-            fd, temporary = tempfile.mkstemp(prefix=".learned-", suffix=".tmp", dir=directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as file:
-                    file.write(data)
-                os.replace(temporary, self.path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
-        except OSError as exc:
-            logger.info("could not write the learned store %s: %s", self.path, exc)
+        """Write the file atomically, under the discovery cache's rules; failures are logged, never raised."""
+        if self.path is not None:
+            write_private_json(self.path, {"format": FORMAT, "hosts": self.hosts})
 
 
 class _Lock:
@@ -203,7 +156,7 @@ class _Lock:
             flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
             self.fd = os.open(self.path, flags, 0o600)
             st = os.fstat(self.fd)
-            if not stat.S_ISREG(st.st_mode) or not _trusted(st):
+            if not stat.S_ISREG(st.st_mode) or not trusted(st):
                 logger.warning("not using the lock file %s: not a regular file of the user's own", self.path)
                 return self
         except OSError as exc:
