@@ -13,6 +13,8 @@ __all__ = [
     "PluginDisabledError",
     "PluginError",
     "PluginLoadError",
+    "RecordingError",
+    "ScaffoldError",
     "host_flavoured",
 ]
 
@@ -55,6 +57,14 @@ class InvalidEntryError(PluginError):
 
 class PluginDisabledError(PluginError):
     """The distribution that provides the id is blocked by GYMPLUG_DISABLE."""
+
+
+class ScaffoldError(GymplugError, ValueError):
+    """``scaffold()`` refuses a name, or to overwrite a file."""
+
+
+class RecordingError(GymplugError):
+    """Episodes cannot be recorded: the recorder is not installed, the folder is not writable, no rgb_array."""
 
 
 def host_flavoured(module: str, host_error: type) -> dict[type, type]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gymplug._cli import CommandError
+from gymplug._errors import ScaffoldError
 from gymplug._scaffold import scaffold
 from helpers import HOST, Venv, run
 
@@ -31,12 +31,17 @@ def test_names(tmp_path, name, package, env_id, namespace):
         ("bad name", "not a valid distribution name"),
         ("-leading", "not a valid distribution name"),
         ("9lives", "not a Python identifier"),
-        ("class", "not a Python identifier"),
+        ("class", "is a Python keyword"),
+        ("gymplug", "the name of gymplug or of a host"),
+        ("Gym", "the name of gymplug or of a host"),
+        ("pluggy", "is an installed distribution"),
+        ("pytest", "is an installed distribution"),
+        ("json", "would shadow the installed package"),
         ("", "not a valid distribution name"),
     ],
 )
 def test_bad_names_are_refused(tmp_path, name, message):
-    with pytest.raises(CommandError, match=message):
+    with pytest.raises(ScaffoldError, match=message):
         scaffold(name, "gymnasium", "A", tmp_path)
     assert list(tmp_path.iterdir()) == []
 
@@ -44,7 +49,7 @@ def test_bad_names_are_refused(tmp_path, name, message):
 def test_never_overwrites(tmp_path):
     (tmp_path / "gymplug-x").mkdir()
     (tmp_path / "gymplug-x" / "README.md").write_text("mine")
-    with pytest.raises(CommandError, match="refusing to overwrite .*README.md"):
+    with pytest.raises(ScaffoldError, match="refusing to overwrite .*README.md"):
         scaffold("gymplug-x", "gymnasium", "A", tmp_path)
     assert (tmp_path / "gymplug-x" / "README.md").read_text() == "mine"
     assert sorted(p.name for p in (tmp_path / "gymplug-x").iterdir()) == ["README.md"]
