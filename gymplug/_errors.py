@@ -73,6 +73,10 @@ def host_flavoured(module: str, host_error: type) -> dict[type, type]:
     The flavour modules bind the classes at module level, so they pickle across processes.
     """
     return {
-        base: type(base.__name__, (base, host_error), {"__module__": module, "__qualname__": base.__name__, "__doc__": base.__doc__})
+        base: type(
+            base.__name__,
+            (base, host_error),
+            {"__module__": module, "__qualname__": base.__name__, "__doc__": base.__doc__},
+        )
         for base in (PluginLoadError, EnvConflictError, InvalidEntryError, PluginDisabledError)
     }

@@ -74,7 +74,8 @@ def check_makes_without_imports(host: str, env_id: str) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise _fail(env_id, "makes without imports", f"`import {host}; {host}.make('{env_id}')` failed in a new interpreter: {last}",
+        made = f"`import {host}; {host}.make('{env_id}')`"
+        raise _fail(env_id, "makes without imports", f"{made} failed in a new interpreter: {last}",
                     "declare the env in the distribution's entry points; do not rely on importing your package")
 
 
@@ -97,12 +98,13 @@ def check_env_checker(host: str, env_id: str, *, kwargs: Optional[Mapping[str, A
 
 
 def check_api(host: str, env_id: str, *, kwargs: Optional[Mapping[str, Any]] = None) -> None:
-    """reset() returns (obs, info: dict); step() returns (obs, reward, terminated: bool, truncated: bool, info: dict)."""
+    """reset() returns (obs, info: dict); step() returns (obs, reward, terminated, truncated: bool, info: dict)."""
     env = _make(host, env_id, kwargs)
     try:
         result = env.reset(seed=0)
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
-            raise _fail(env_id, "reset/step API", f"reset() returned {type(result).__name__}, not (observation, info dict)")
+            returned = type(result).__name__
+            raise _fail(env_id, "reset/step API", f"reset() returned {returned}, not (observation, info dict)")
         result = env.step(env.action_space.sample())
         if not (isinstance(result, tuple) and len(result) == 5):
             raise _fail(env_id, "reset/step API", "step() must return (obs, reward, terminated, truncated, info)",
@@ -147,7 +149,9 @@ def check_seeding(host: str, env_id: str, steps: int = 25, *, kwargs: Optional[M
         raise _fail(env_id, "seeding", "two seeded rollouts ended after different numbers of steps")
 
 
-def check_observations_in_space(host: str, env_id: str, steps: int = 50, *, kwargs: Optional[Mapping[str, Any]] = None) -> None:
+def check_observations_in_space(
+    host: str, env_id: str, steps: int = 50, *, kwargs: Optional[Mapping[str, Any]] = None
+) -> None:
     """Every observation of reset() and of random steps lies in the observation space."""
     env = _make(host, env_id, kwargs)
     try:
@@ -156,7 +160,8 @@ def check_observations_in_space(host: str, env_id: str, steps: int = 50, *, kwar
         for i in range(steps + 1):
             if not env.observation_space.contains(obs):
                 when = "reset()" if i == 0 else f"step {i}"
-                raise _fail(env_id, "observations in space", f"the observation of {when} is outside {env.observation_space}: {obs!r}",
+                outside = f"the observation of {when} is outside {env.observation_space}: {obs!r}"
+                raise _fail(env_id, "observations in space", outside,
                             "check dtype and bounds (a float64 array is not in a float32 Box)")
             obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
             if terminated or truncated:
@@ -183,8 +188,10 @@ def check_render_modes(host: str, env_id: str, *, kwargs: Optional[Mapping[str, 
             raise _fail(env_id, "render modes", f"render_mode={mode!r} raised {type(exc).__name__}: {exc}") from exc
         finally:
             env.close()
-        if mode == "rgb_array" and not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8):
-            raise _fail(env_id, "render modes", f"rgb_array render gave {type(frame).__name__} {getattr(frame, 'shape', '')}, not a uint8 HxWx3 array")
+        image = isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+        if mode == "rgb_array" and not image:
+            gave = f"{type(frame).__name__} {getattr(frame, 'shape', '')}"
+            raise _fail(env_id, "render modes", f"rgb_array render gave {gave}, not a uint8 HxWx3 array")
         if mode == "ansi" and not isinstance(frame, str):
             raise _fail(env_id, "render modes", f"ansi render gave {type(frame).__name__}, not a str")
 

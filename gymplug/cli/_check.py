@@ -13,7 +13,17 @@ from ._args import add_kwargs_options, make_kwargs, non_negative_int
 from ._catalog import PROBLEMS, catalog, plugin_envs
 from ._hosts import attach, describe_error, find_env, selected_hosts
 from ._list import matches, no_plugin_envs
-from ._output import EXIT_OK, EXIT_PROBLEM, JSON_FORMAT, CommandError, emit_json, error_line, say, stdout_to_stderr, table
+from ._output import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    JSON_FORMAT,
+    CommandError,
+    emit_json,
+    error_line,
+    say,
+    stdout_to_stderr,
+    table,
+)
 
 __all__ = ["add_parser", "check_one", "rules"]
 

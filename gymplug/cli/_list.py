@@ -14,7 +14,17 @@ from typing import Any, Optional
 from .._entries import normalize_name
 from ._catalog import PROBLEMS, EnvRow, catalog, owner_of
 from ._hosts import attach, find_env, selected_hosts
-from ._output import EXIT_OK, EXIT_PROBLEM, JSON_FORMAT, CommandError, emit_json, error_line, say, stdout_to_stderr, table
+from ._output import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    JSON_FORMAT,
+    CommandError,
+    emit_json,
+    error_line,
+    say,
+    stdout_to_stderr,
+    table,
+)
 
 __all__ = ["add_parsers"]
 

@@ -39,7 +39,8 @@ def add_parser(sub: Any, parents: list) -> None:
         "tests. Refuses to overwrite existing files, and names that are not valid, are Python keywords, or are "
         "those of gymplug, a host, or an installed distribution or package.",
     )
-    p.add_argument("name", metavar="NAME", help="the distribution name, e.g. gymplug-cartwheel (package: gymplug_cartwheel)")
+    p.add_argument("name", metavar="NAME",
+                   help="the distribution name, e.g. gymplug-cartwheel (package: gymplug_cartwheel)")
     p.add_argument("--host", choices=sorted(HOST_REQUIREMENTS), default="gymnasium",
                    help="the host the env is written for (default gymnasium)")
     p.add_argument("--dir", default=".", metavar="PATH", help="where to create the NAME folder (default: here)")

@@ -122,7 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         emit_json({**payload, "videos": [str(p) for p in recorder.paths] if recorder else []})
         return EXIT_OK
     mean = sum(e["return"] for e in episodes) / len(episodes)
-    say(args.quiet, paint(f"{plural(len(episodes), 'episode')} of {args.id}: mean return {mean:.3f}", "ok", use_color()))
+    summary = f"{plural(len(episodes), 'episode')} of {args.id}: mean return {mean:.3f}"
+    say(args.quiet, paint(summary, "ok", use_color()))
     _recorded(args, recorder)
     return EXIT_OK
 
