@@ -62,3 +62,16 @@ def test_main_returns_2_on_usage_errors(capsys):
     assert exited.value.code == 2
     assert "--episodes: must be 1 or more" in capsys.readouterr().err
     assert sys.modules["gymplug.cli._main"]
+
+
+def test_readme_synopses_list_every_option():
+    import re
+
+    readme = (CLI.parent.parent / "README.md").read_text(encoding="utf-8")
+    synopses = {m.group(1): m.group(2) for m in re.finditer(r"\*\*`gymplug (\w+)(.*?)`\*\*", readme, re.S)}
+    parser = gymplug.cli.build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in commands.items():
+        options = {s for a in sub._actions for s in a.option_strings[-1:] if s not in ("--help", "--verbose", "--quiet")}
+        for option in options:
+            assert re.search(rf"{re.escape(option)}\b", synopses[name]), (name, option)
