@@ -15,7 +15,18 @@ import _gymplug_startup
 from .. import _cache
 from .._entries import printable
 from ._hosts import HOSTS, attach, dist_version, host_problem
-from ._output import EXIT_OK, EXIT_PROBLEM, JSON_FORMAT, emit_json, paint, plural, say, stdout_to_stderr, use_color
+from ._output import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    JSON_FORMAT,
+    emit_json,
+    error_line,
+    paint,
+    plural,
+    say,
+    stdout_to_stderr,
+    use_color,
+)
 
 __all__ = ["add_parser", "diagnose"]
 
@@ -120,7 +131,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         emit_json({"format": JSON_FORMAT, "ok": not problems, "findings": [f.__dict__ for f in findings]})
     elif args.quiet:
         for finding in problems:
-            print(f"gymplug: {finding.level}: {finding.topic}: {printable(finding.message)}", file=sys.stderr)
+            error_line(f"{finding.level}: {finding.topic}: {finding.message}")
     else:
         color = use_color()
         for finding in findings:

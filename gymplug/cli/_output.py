@@ -93,7 +93,7 @@ def say(quiet: bool, text: str) -> None:
 
 def error_line(text: str) -> None:
     """One problem, on one line of stderr: what ``-q`` still prints."""
-    print(f"gymplug: {printable(text)}", file=sys.stderr)
+    print(f"gymplug: {printable(' '.join(text.splitlines()))}", file=sys.stderr)
 
 
 def emit_json(data: Any) -> None:
