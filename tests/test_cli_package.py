@@ -67,7 +67,9 @@ def test_main_returns_2_on_usage_errors(capsys):
 def test_readme_synopses_list_every_option():
     import re
 
-    readme = (CLI.parent.parent / "README.md").read_text(encoding="utf-8")
+    from helpers import ROOT  # the source tree: under tox, gymplug itself is installed elsewhere
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     synopses = {m.group(1): m.group(2) for m in re.finditer(r"\*\*`gymplug (\w+)(.*?)`\*\*", readme, re.S)}
     parser = gymplug.cli.build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
