@@ -174,7 +174,7 @@ def measure(n: int, host: str, runs: int, root: Path) -> list[tuple[str, float, 
     hook_off, hook_on = timed(("pass", off), ("pass", env), runs=max(runs, 40))
     add("python -c pass, hook off", hook_off)
     add("python -c pass, hook on", hook_on, "python -c pass, hook off")
-    (listing,) = timed(("import sys\nfrom gymplug._cli import main\nsys.exit(main(['list', '--json', '--no-import']))", env), runs=runs)
+    (listing,) = timed(("import sys\nfrom gymplug.cli import main\nsys.exit(main(['list', '--json', '--no-import']))", env), runs=runs)
     add("gymplug list --json --no-import", listing)
     builtin = "CartPole-v1"
     first_make = f"import {host}, time\nt = time.perf_counter()\n{host}.make({{!r}})\nprint(time.perf_counter() - t)"

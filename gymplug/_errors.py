@@ -13,6 +13,8 @@ __all__ = [
     "PluginDisabledError",
     "PluginError",
     "PluginLoadError",
+    "RecordingError",
+    "ScaffoldError",
     "describe_exception",
     "host_flavoured",
     "one_line",
@@ -81,12 +83,24 @@ class PluginDisabledError(PluginError):
     """The distribution that provides the id is blocked by GYMPLUG_DISABLE."""
 
 
+class ScaffoldError(GymplugError, ValueError):
+    """``scaffold()`` refuses a name, or to overwrite a file."""
+
+
+class RecordingError(GymplugError):
+    """Episodes cannot be recorded: the recorder is not installed, the folder is not writable, no rgb_array."""
+
+
 def host_flavoured(module: str, host_error: type) -> dict[type, type]:
     """Each PluginError class subclassed to also derive from ``host_error``, as if defined in ``module``.
 
     The flavour modules bind the classes at module level, so they pickle across processes.
     """
     return {
-        base: type(base.__name__, (base, host_error), {"__module__": module, "__qualname__": base.__name__, "__doc__": base.__doc__})
+        base: type(
+            base.__name__,
+            (base, host_error),
+            {"__module__": module, "__qualname__": base.__name__, "__doc__": base.__doc__},
+        )
         for base in (PluginLoadError, EnvConflictError, InvalidEntryError, PluginDisabledError)
     }

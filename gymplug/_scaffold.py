@@ -1,19 +1,21 @@
-"""``gymplug new``: scaffold a complete plugin distribution that works and tests itself."""
+"""Scaffolding a complete plugin distribution that works and tests itself (``gymplug new`` is its command)."""
 
 from __future__ import annotations
 
-import argparse
+import importlib.util
 import keyword
 import re
-import sys
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Optional
 
-from ._cli import EXIT_OK, CommandError
 from ._entries import normalize_name, split_env_id
+from ._errors import ScaffoldError
 from ._hosts import HOSTS
 
-__all__ = ["add_parser", "scaffold"]
+__all__ = ["FORMS", "HOST_REQUIREMENTS", "scaffold"]
+
+FORMS = ("A", "B")
 
 _DIST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _PREFIXES = ("gymplug_", "gymnasium_", "gym_")
@@ -80,7 +82,7 @@ def gymplug_register_envs(register):
     register("Hard-v0", ENTRY_POINT, max_episode_steps=200, kwargs={{"step_size": 0.05}})
 '''
 
-TEST_TEMPLATE = '''"""Conformance tests: gymplug's pytest plugin runs every rule for every env this distribution declares."""
+TEST_TEMPLATE = '''"""Conformance tests: every rule of gymplug.testing, for every env this distribution declares."""
 
 from gymplug.testing import ConformanceTests
 
@@ -118,7 +120,8 @@ test =
 README = """# {dist}
 
 Environments for {host}, found by [gymplug](https://pypi.org/project/gymplug/): after
-`pip install {dist}`, `{host}.make("{example}")` works with no import.
+`pip install {dist}`, `{host}.make("{example}")` works with no import. The distribution requires
+`gymplug` (see `setup.cfg`), so that installing it alone is enough.
 
 ```sh
 pip install -e ".[test]"
@@ -140,12 +143,39 @@ EXPLAIN = {
 }
 
 
+def _installed_version(name: str) -> Optional[str]:
+    key = normalize_name(name)
+    for dist in metadata.distributions():
+        if normalize_name(dist.metadata["Name"] or "") == key:
+            return dist.version
+    return None
+
+
+def _refuse_shadowing(name: str, package: str) -> None:
+    """Installing the scaffold must not replace gymplug, a host, or any installed distribution or package."""
+    if normalize_name(name) in ("gymplug", *HOSTS) or package in ("gymplug", *HOSTS):
+        raise ScaffoldError(f"'{name}' is the name of gymplug or of a host: installing the plugin would replace it")
+    version = _installed_version(name)
+    if version is not None:
+        raise ScaffoldError(f"'{name}' is an installed distribution ({name} {version}): installing the plugin "
+                            "would replace it; choose another name")
+    if importlib.util.find_spec(package) is not None:
+        raise ScaffoldError(f"'{name}' gives the package name '{package}', which would shadow the installed "
+                            f"package '{package}'; choose another name")
+
+
 def _names(name: str) -> dict[str, str]:
     if not _DIST_NAME.match(name):
-        raise CommandError(f"'{name}' is not a valid distribution name: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
+        raise ScaffoldError(f"'{name}' is not a valid distribution name: use letters, digits, '-', '_' and '.', "
+                            "starting and ending with a letter or digit")
     package = normalize_name(name).replace("-", "_")
-    if not package.isidentifier() or keyword.iskeyword(package):
-        raise CommandError(f"'{name}' gives the package name '{package}', which is not a Python identifier; start the name with a letter")
+    if keyword.iskeyword(package):
+        raise ScaffoldError(f"'{name}' gives the package name '{package}', which is a Python keyword; "
+                            "choose another name")
+    if not package.isidentifier():
+        raise ScaffoldError(f"'{name}' gives the package name '{package}', which is not a Python identifier; "
+                            "start the name with a letter")
+    _refuse_shadowing(name, package)
     base = package
     for prefix in _PREFIXES:
         if base.startswith(prefix) and len(base) > len(prefix):
@@ -155,15 +185,19 @@ def _names(name: str) -> dict[str, str]:
     env_name = "-".join(words)
     namespace = "".join(w[:1].upper() + w[1:] for w in words)
     if split_env_id(f"{env_name}-v0") is None or not namespace.isidentifier():
-        raise CommandError(f"cannot derive an environment id from '{name}'")
+        raise ScaffoldError(f"cannot derive an environment id from '{name}'")
     return {"dist": name, "package": package, "env_name": env_name, "namespace": namespace, "cls": f"{namespace}Env"}
 
 
 def scaffold(name: str, host: str, form: str, parent: Path) -> list[Path]:
-    """Write the plugin's files under ``parent/name``; refuse if any of them exists. Returns the paths."""
+    """Write the plugin's files under ``parent/name``; refuse if any of them exists. Returns the paths.
+
+    ScaffoldError if the name is not usable (invalid, a keyword, or the name of something installed) or a
+    file exists; OSError if a file cannot be written.
+    """
+    if host not in HOST_REQUIREMENTS or form not in FORMS:
+        raise ScaffoldError(f"unknown host {host!r} or form {form!r}")
     names = _names(name)
-    if host not in HOST_REQUIREMENTS or form not in ("A", "B"):
-        raise CommandError(f"unknown host {host!r} or form {form!r}")
     package = names["package"]
     if form == "A":
         example = f"{names['env_name']}-v0"
@@ -172,13 +206,15 @@ def scaffold(name: str, host: str, form: str, parent: Path) -> list[Path]:
         example = f"{names['namespace']}/Easy-v0"
         entry = f"{names['namespace']} = {package}.plugin"
     fields = {**names, "host": host, "entry": entry, "example": example}
-    requires = (["gymplug"] if form == "B" else []) + HOST_REQUIREMENTS[host]
+    # Every plugin requires gymplug: without it, gym 0.26's own loader would call a Form A class at import.
+    requires = ["gymplug", *HOST_REQUIREMENTS[host]]
     root = parent / name
     files = {
         "pyproject.toml": '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n',
         "setup.cfg": SETUP_CFG.format(**fields, requires="\n".join(f"    {r}" for r in requires)),
         "README.md": README.format(**fields, explain=EXPLAIN[form].format(**fields)),
-        f"{package}/__init__.py": f'"""{name}: environments for {host}, declared in metadata for gymplug (no register() on import)."""\n',
+        f"{package}/__init__.py": f'"""{name}: environments for {host}, declared in metadata for gymplug '
+        '(no register() on import)."""\n',
         f"{package}/envs.py": ENV_TEMPLATE.format(**fields),
         "tests/test_conformance.py": TEST_TEMPLATE.format(**fields),
     }
@@ -186,7 +222,8 @@ def scaffold(name: str, host: str, form: str, parent: Path) -> list[Path]:
         files[f"{package}/plugin.py"] = PLUGIN_TEMPLATE.format(**fields)
     existing = [root / rel for rel in files if (root / rel).exists()]
     if existing:
-        raise CommandError(f"refusing to overwrite {existing[0]}" + (f" and {len(existing) - 1} more" if len(existing) > 1 else ""))
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise ScaffoldError(f"refusing to overwrite {existing[0]}{more}")
     written = []
     for rel, text in files.items():
         path = root / rel
@@ -195,31 +232,3 @@ def scaffold(name: str, host: str, form: str, parent: Path) -> list[Path]:
             handle.write(text)
         written.append(path)
     return written
-
-
-def cmd_new(args: argparse.Namespace) -> int:
-    try:
-        written = scaffold(args.name, args.host, args.form, Path(args.dir))
-    except OSError as exc:
-        raise CommandError(f"cannot write the plugin: {exc}") from None
-    root = Path(args.dir) / args.name
-    for path in written:
-        print(path)
-    if not args.quiet:
-        print(f"\nnext: pip install -e '{root}[test]' && pytest {root / 'tests'}", file=sys.stderr)
-    return EXIT_OK
-
-
-def add_parser(sub: Any, parents: list) -> None:
-    p = sub.add_parser(
-        "new",
-        parents=parents,
-        help="scaffold a plugin distribution",
-        description="Write a complete plugin distribution in DIR/NAME: setup.cfg with the entry point, a package "
-        "with a small working env, a README and conformance tests. Refuses to overwrite existing files.",
-    )
-    p.add_argument("name", metavar="NAME", help="the distribution name, e.g. gymplug-cartwheel (package: gymplug_cartwheel)")
-    p.add_argument("--host", choices=sorted(HOST_REQUIREMENTS), default="gymnasium", help="the host the env is written for (default gymnasium)")
-    p.add_argument("--dir", default=".", metavar="PATH", help="where to create the NAME folder (default: here)")
-    p.add_argument("--form", choices=("A", "B"), default="A", help="A: env entry (default); B: registration plugin with per-id options")
-    p.set_defaults(func=cmd_new)

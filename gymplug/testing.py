@@ -20,7 +20,7 @@ import pickle
 import subprocess
 import sys
 import warnings
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from ._activation import get_manager
 from ._entries import GROUPS, normalize_name
@@ -53,8 +53,9 @@ def declared_envs(distribution: str, host: Optional[str] = None) -> list[tuple[s
     return found
 
 
-def _make(host: str, env_id: str, **kwargs: Any) -> Any:
-    return importlib.import_module(host).make(env_id, **kwargs)
+def _make(host: str, env_id: str, kwargs: Optional[Mapping[str, Any]] = None, **options: Any) -> Any:
+    """Make ``env_id``; ``kwargs`` are the env's constructor arguments (``gymplug check --kwargs``)."""
+    return importlib.import_module(host).make(env_id, **{**(kwargs or {}), **options})
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -73,14 +74,15 @@ def check_makes_without_imports(host: str, env_id: str) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise _fail(env_id, "makes without imports", f"`import {host}; {host}.make('{env_id}')` failed in a new interpreter: {last}",
+        made = f"`import {host}; {host}.make('{env_id}')`"
+        raise _fail(env_id, "makes without imports", f"{made} failed in a new interpreter: {last}",
                     "declare the env in the distribution's entry points; do not rely on importing your package")
 
 
-def check_env_checker(host: str, env_id: str) -> None:
+def check_env_checker(host: str, env_id: str, *, kwargs: Optional[Mapping[str, Any]] = None) -> None:
     """The host's own env checker finds nothing wrong (errors or warnings about the env)."""
     checker = importlib.import_module(f"{host}.utils.env_checker").check_env
-    env = _make(host, env_id, disable_env_checker=True)
+    env = _make(host, env_id, kwargs, disable_env_checker=True)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -95,13 +97,14 @@ def check_env_checker(host: str, env_id: str) -> None:
         raise _fail(env_id, "env checker", f"{host}'s check_env warns: {complaints[0]}")
 
 
-def check_api(host: str, env_id: str) -> None:
-    """reset() returns (obs, info: dict); step() returns (obs, reward, terminated: bool, truncated: bool, info: dict)."""
-    env = _make(host, env_id)
+def check_api(host: str, env_id: str, *, kwargs: Optional[Mapping[str, Any]] = None) -> None:
+    """reset() returns (obs, info: dict); step() returns (obs, reward, terminated, truncated: bool, info: dict)."""
+    env = _make(host, env_id, kwargs)
     try:
         result = env.reset(seed=0)
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
-            raise _fail(env_id, "reset/step API", f"reset() returned {type(result).__name__}, not (observation, info dict)")
+            returned = type(result).__name__
+            raise _fail(env_id, "reset/step API", f"reset() returned {returned}, not (observation, info dict)")
         result = env.step(env.action_space.sample())
         if not (isinstance(result, tuple) and len(result) == 5):
             raise _fail(env_id, "reset/step API", "step() must return (obs, reward, terminated, truncated, info)",
@@ -118,8 +121,8 @@ def check_api(host: str, env_id: str) -> None:
         env.close()
 
 
-def _rollout(host: str, env_id: str, steps: int) -> list:
-    env = _make(host, env_id)
+def _rollout(host: str, env_id: str, steps: int, kwargs: Optional[Mapping[str, Any]] = None) -> list:
+    env = _make(host, env_id, kwargs)
     try:
         obs, _ = env.reset(seed=123)
         env.action_space.seed(123)
@@ -134,9 +137,9 @@ def _rollout(host: str, env_id: str, steps: int) -> list:
         env.close()
 
 
-def check_seeding(host: str, env_id: str, steps: int = 25) -> None:
+def check_seeding(host: str, env_id: str, steps: int = 25, *, kwargs: Optional[Mapping[str, Any]] = None) -> None:
     """The same seed and actions give the same observations, in two separate envs."""
-    first, second = _rollout(host, env_id, steps), _rollout(host, env_id, steps)
+    first, second = _rollout(host, env_id, steps, kwargs), _rollout(host, env_id, steps, kwargs)
     for i, (a, b) in enumerate(zip(first, second)):
         if not _same(a, b):
             where = "their first observation" if i == 0 else f"their observation after step {i}"
@@ -146,16 +149,19 @@ def check_seeding(host: str, env_id: str, steps: int = 25) -> None:
         raise _fail(env_id, "seeding", "two seeded rollouts ended after different numbers of steps")
 
 
-def check_observations_in_space(host: str, env_id: str, steps: int = 50) -> None:
+def check_observations_in_space(
+    host: str, env_id: str, steps: int = 50, *, kwargs: Optional[Mapping[str, Any]] = None
+) -> None:
     """Every observation of reset() and of random steps lies in the observation space."""
-    env = _make(host, env_id)
+    env = _make(host, env_id, kwargs)
     try:
         obs, _ = env.reset(seed=0)
         env.action_space.seed(0)
         for i in range(steps + 1):
             if not env.observation_space.contains(obs):
                 when = "reset()" if i == 0 else f"step {i}"
-                raise _fail(env_id, "observations in space", f"the observation of {when} is outside {env.observation_space}: {obs!r}",
+                outside = f"the observation of {when} is outside {env.observation_space}: {obs!r}"
+                raise _fail(env_id, "observations in space", outside,
                             "check dtype and bounds (a float64 array is not in a float32 Box)")
             obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
             if terminated or truncated:
@@ -164,17 +170,17 @@ def check_observations_in_space(host: str, env_id: str, steps: int = 50) -> None
         env.close()
 
 
-def check_render_modes(host: str, env_id: str) -> None:
+def check_render_modes(host: str, env_id: str, *, kwargs: Optional[Mapping[str, Any]] = None) -> None:
     """Every declared render mode (but "human") renders what the mode promises."""
     import numpy as np
 
-    probe = _make(host, env_id)
+    probe = _make(host, env_id, kwargs)
     modes = list(getattr(probe.unwrapped, "metadata", {}).get("render_modes", []))
     probe.close()
     for mode in modes:
         if mode == "human":
             continue
-        env = _make(host, env_id, render_mode=mode)
+        env = _make(host, env_id, kwargs, render_mode=mode)
         try:
             env.reset(seed=0)
             frame = env.render()
@@ -182,8 +188,10 @@ def check_render_modes(host: str, env_id: str) -> None:
             raise _fail(env_id, "render modes", f"render_mode={mode!r} raised {type(exc).__name__}: {exc}") from exc
         finally:
             env.close()
-        if mode == "rgb_array" and not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8):
-            raise _fail(env_id, "render modes", f"rgb_array render gave {type(frame).__name__} {getattr(frame, 'shape', '')}, not a uint8 HxWx3 array")
+        image = isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+        if mode == "rgb_array" and not image:
+            gave = f"{type(frame).__name__} {getattr(frame, 'shape', '')}"
+            raise _fail(env_id, "render modes", f"rgb_array render gave {gave}, not a uint8 HxWx3 array")
         if mode == "ansi" and not isinstance(frame, str):
             raise _fail(env_id, "render modes", f"ansi render gave {type(frame).__name__}, not a str")
 

@@ -126,7 +126,7 @@ def test_doctor_and_list_report_every_broken_fixture(venv):
                  "gp-fixture-slow-import", "gp-fixture-conflict-a", "gp-fixture-shadow", "gp-fixture-root-shadow"):
         assert dist in text, dist
     assert "corrupt-v1 = = =" in text  # the corrupt entry_points.txt
-    listing = run([venv.path / "bin" / "gymplug", "list", "--json"])
+    listing = run([venv.path / "bin" / "gymplug", "list", "--json"], check=False)  # exit 1: broken rows
     rows = json.loads(listing.stdout)["envs"]  # valid JSON despite the megabyte the flood plugin printed
     assert sum(1 for r in rows if r["id"].startswith("huge-")) == 10_000
     assert "y" * 1000 in listing.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gymplug._cli import CommandError
+from gymplug._errors import ScaffoldError
 from gymplug._scaffold import scaffold
 from helpers import HOST, Venv, run
 
@@ -31,12 +31,17 @@ def test_names(tmp_path, name, package, env_id, namespace):
         ("bad name", "not a valid distribution name"),
         ("-leading", "not a valid distribution name"),
         ("9lives", "not a Python identifier"),
-        ("class", "not a Python identifier"),
+        ("class", "is a Python keyword"),
+        ("gymplug", "the name of gymplug or of a host"),
+        ("Gym", "the name of gymplug or of a host"),
+        ("pluggy", "is an installed distribution"),
+        ("pytest", "is an installed distribution"),
+        ("json", "would shadow the installed package"),
         ("", "not a valid distribution name"),
     ],
 )
 def test_bad_names_are_refused(tmp_path, name, message):
-    with pytest.raises(CommandError, match=message):
+    with pytest.raises(ScaffoldError, match=message):
         scaffold(name, "gymnasium", "A", tmp_path)
     assert list(tmp_path.iterdir()) == []
 
@@ -44,7 +49,7 @@ def test_bad_names_are_refused(tmp_path, name, message):
 def test_never_overwrites(tmp_path):
     (tmp_path / "gymplug-x").mkdir()
     (tmp_path / "gymplug-x" / "README.md").write_text("mine")
-    with pytest.raises(CommandError, match="refusing to overwrite .*README.md"):
+    with pytest.raises(ScaffoldError, match="refusing to overwrite .*README.md"):
         scaffold("gymplug-x", "gymnasium", "A", tmp_path)
     assert (tmp_path / "gymplug-x" / "README.md").read_text() == "mine"
     assert sorted(p.name for p in (tmp_path / "gymplug-x").iterdir()) == ["README.md"]
@@ -59,12 +64,23 @@ def test_scaffold_install_make_and_its_own_tests_pass(tmp_path_factory, wheelhou
     env.pip("install", "pytest", "setuptools>=70.1")
     env.install_wheels(wheelhouse, ["gymplug"])
     where = tmp_path_factory.mktemp(f"src-{form}")
-    proc = run([env.path / "bin" / "gymplug", "new", "gymplug-cartwheel", "--host", HOST, "--form", form, "--dir", where])
+    program = env.path / "bin" / "gymplug"
+    proc = run([program, "new", "gymplug-cartwheel", "--host", HOST, "--form", form, "--dir", where])
     assert "gymplug-cartwheel/setup.cfg" in proc.stdout
     env.pip("install", "--no-deps", "--no-build-isolation", where / "gymplug-cartwheel")
     env_id = "cartwheel-v0" if form == "A" else "Cartwheel/Hard-v0"
     out = env.json(f"import json, {HOST}; e = {HOST}.make({env_id!r}); e.reset(seed=0); print(json.dumps(e.spec.id))")
     assert out == env_id
-    result = run([env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error::pytest.PytestWarning"], cwd=where / "gymplug-cartwheel")
+    pytest_args = ["-q", "-p", "no:cacheprovider", "-W", "error::pytest.PytestWarning"]
+    result = run([env.python, "-m", "pytest", *pytest_args], cwd=where / "gymplug-cartwheel")
     rules = 8 * (1 if form == "A" else 2)
     assert f"{rules} passed" in result.stdout
+
+
+@pytest.mark.parametrize("form", ["A", "B"])
+def test_every_form_requires_gymplug(tmp_path, form):
+    scaffold("gymplug-needs", "gymnasium", form, tmp_path)
+    setup = (tmp_path / "gymplug-needs" / "setup.cfg").read_text()
+    requires = setup.split("install_requires =\n", 1)[1].split("\n\n", 1)[0].split()
+    assert requires[0] == "gymplug", requires
+    assert "requires\n`gymplug`" in (tmp_path / "gymplug-needs" / "README.md").read_text()

@@ -1,4 +1,8 @@
-"""The catalog: every environment id a host knows, with where it comes from and its status."""
+"""The catalog: every environment id a host knows, with where it comes from and its status.
+
+The only module of the command (with the doctor's findings) that reads the plugin manager's state, so that
+a change of how the manager keeps it touches one place.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator, Optional
 
-from ._entries import Declaration, Form
+from .._entries import Declaration, Form, normalize_name
 
-__all__ = ["EnvRow", "Status", "catalog"]
+__all__ = ["PROBLEMS", "EnvRow", "Status", "catalog", "owner_of", "plugin_envs"]
 
 
 class Status(str, enum.Enum):
@@ -23,6 +27,10 @@ class Status(str, enum.Enum):
     DISABLED = "disabled"  # its distribution is blocked by GYMPLUG_DISABLE
     SHADOWED = "shadowed"  # the host already had the id; the host's stays
     BUILTIN = "builtin"  # the host's own (or registered by user code)
+
+
+#: The statuses that are problems: ``list`` exits 1 when it shows one, ``check`` counts them as failures.
+PROBLEMS = frozenset({Status.BROKEN, Status.CONFLICT})
 
 
 @dataclass(frozen=True)
@@ -92,9 +100,11 @@ def catalog(manager: Any, *, builtins: bool = False) -> Iterator[EnvRow]:
     for declarations in manager.pending.values():
         rows.extend(_row(host, _plugin_id(d), Status.PENDING, d) for d in declarations)
     for declaration, exc in manager.failures.items():
-        rows.append(_row(host, _plugin_id(declaration), Status.BROKEN, declaration, detail=f"{type(exc).__name__}: {exc}"))
+        detail = f"{type(exc).__name__}: {exc}"
+        rows.append(_row(host, _plugin_id(declaration), Status.BROKEN, declaration, detail=detail))
     for declaration in manager.disabled:
-        rows.append(_row(host, declaration.env_id or _plugin_id(declaration), Status.DISABLED, declaration, detail="GYMPLUG_DISABLE"))
+        env_id = declaration.env_id or _plugin_id(declaration)
+        rows.append(_row(host, env_id, Status.DISABLED, declaration, detail="GYMPLUG_DISABLE"))
     for problem in manager.discovery.problems:
         rows.append(
             EnvRow(
@@ -112,3 +122,14 @@ def catalog(manager: Any, *, builtins: bool = False) -> Iterator[EnvRow]:
         rows.append(_row(host, env_id, Status.BROKEN, declaration, detail=f"refused: {reason}"))
     rows.sort(key=lambda r: (r.id.lower(), r.distribution or "", r.status.value))
     return iter(rows)
+
+
+def owner_of(manager: Any, env_id: str) -> Optional[Declaration]:
+    """The declaration that provides ``env_id``, or None for the host's own ids."""
+    return manager.owners.get(env_id)
+
+
+def plugin_envs(manager: Any, plugin: Optional[str] = None) -> list[str]:
+    """The ids registered from plugins (of the distribution ``plugin`` only, if given), sorted."""
+    key = normalize_name(plugin) if plugin else None
+    return [env_id for env_id, d in sorted(manager.owners.items()) if key is None or normalize_name(d.dist.name) == key]

@@ -8,15 +8,25 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import _gymplug_startup
 
-from . import _cache
-from ._cli import EXIT_OK, EXIT_PROBLEM, HOSTS, JSON_FORMAT, attach, emit_json, paint, stdout_to_stderr, use_color
-from importlib import metadata
-from ._entries import printable
-from ._hosts import facts
+from .. import _cache
+from .._entries import printable
+from ._hosts import HOSTS, attach, dist_version, host_problem
+from ._output import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    JSON_FORMAT,
+    emit_json,
+    error_line,
+    paint,
+    plural,
+    say,
+    stdout_to_stderr,
+    use_color,
+)
 
 __all__ = ["add_parser", "diagnose"]
 
@@ -32,26 +42,23 @@ class Finding:
         return self.level in ("warning", "problem")
 
 
-def _version(dist: str) -> Optional[str]:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def _startup_findings() -> list[Finding]:
     found = [Path(p) / "gymplug.pth" for p in sys.path if p and (Path(p) / "gymplug.pth").is_file()]
     findings = []
     if found:
-        findings.append(Finding("ok", "startup hook", f"installed: {found[0]}" + (" (+ gymplug.start)" if found[0].with_suffix(".start").is_file() else "")))
+        start = " (+ gymplug.start)" if found[0].with_suffix(".start").is_file() else ""
+        findings.append(Finding("ok", "startup hook", f"installed: {found[0]}{start}"))
     else:
-        findings.append(Finding("problem", "startup hook", "gymplug.pth is not in any site directory: reinstall gymplug (pip install --force-reinstall gymplug)"))
+        reinstall = "reinstall gymplug (pip install --force-reinstall gymplug)"
+        findings.append(Finding("problem", "startup hook", f"gymplug.pth is not in any site directory: {reinstall}"))
     if not _gymplug_startup.autoload_enabled():
-        findings.append(Finding("note", "startup hook", "GYMPLUG_AUTOLOAD turns it off: only processes that import gymplug first get plugins"))
+        off = "GYMPLUG_AUTOLOAD turns it off: only processes that import gymplug first get plugins"
+        findings.append(Finding("note", "startup hook", off))
     elif "_gymplug_startup" in sys.modules and sys.flags.no_site == 0:
         findings.append(Finding("ok", "startup hook", "active in this interpreter"))
     else:
-        findings.append(Finding("problem", "startup hook", "not active in this interpreter (site disabled, or the .pth was not processed)"))
+        why = "site disabled, or the .pth was not processed"
+        findings.append(Finding("problem", "startup hook", f"not active in this interpreter ({why})"))
     return findings
 
 
@@ -65,11 +72,11 @@ def _cache_findings() -> list[Finding]:
 
 
 def _host_findings(host: str) -> tuple[list[Finding], Any]:
-    version = _version(host)
+    version = dist_version(host)
     if importlib.util.find_spec(host) is None:
         return [Finding("note", host, "not installed")], None
     findings = []
-    numpy_problem = facts(host).numpy_problem(_version("numpy"), version)
+    numpy_problem = host_problem(host)
     if numpy_problem:
         findings.append(Finding("problem", host, numpy_problem))
         return findings, None
@@ -82,25 +89,28 @@ def _host_findings(host: str) -> tuple[list[Finding], Any]:
 
 
 def _plugin_findings(host: str, manager: Any) -> list[Finding]:
+    # With cli._catalog, the one place that reads the manager's state: keep the two in step.
     with stdout_to_stderr():
         manager.load_all()
     findings = []
     for problem in manager.discovery.problems:
         findings.append(Finding("problem", host, f"malformed entry point of {problem.describe()}"))
     for declaration, exc in manager.failures.items():
-        findings.append(Finding("problem", host, f"plugin {declaration.describe()} failed to load: {type(exc).__name__}: {exc}"))
+        failure = f"plugin {declaration.describe()} failed to load: {type(exc).__name__}: {exc}"
+        findings.append(Finding("problem", host, failure))
     for env_id, claims in manager.conflicts.items():
-        findings.append(Finding("problem", host, f"'{env_id}' is declared by {' and '.join(str(d.dist) for d in claims)}: none is registered"))
+        names = " and ".join(str(d.dist) for d in claims)
+        findings.append(Finding("problem", host, f"'{env_id}' is declared by {names}: none is registered"))
     for env_id, claims in manager.shadowed.items():
-        findings.append(Finding("warning", host, f"'{env_id}' of {', '.join(str(d.dist) for d in claims)} is shadowed by the host's own"))
+        names = ", ".join(str(d.dist) for d in claims)
+        findings.append(Finding("warning", host, f"'{env_id}' of {names} is shadowed by the host's own"))
     for declaration, env_id, reason in manager.rejected:
         findings.append(Finding("warning", host, f"{declaration.describe()} registered '{env_id}', refused: {reason}"))
     for declaration in manager.disabled:
         findings.append(Finding("note", host, f"disabled by GYMPLUG_DISABLE: {declaration.describe()}"))
     for declaration, seconds in sorted(manager.load_times.items(), key=lambda item: -item[1]):
         findings.append(Finding("note", host, f"plugin {declaration.plugin_name} loaded in {seconds * 1000:.1f} ms"))
-    count = len(manager.owners)
-    findings.append(Finding("ok", host, f"{count} plugin environment{'s' if count != 1 else ''} registered"))
+    findings.append(Finding("ok", host, f"{plural(len(manager.owners), 'plugin environment')} registered"))
     return findings
 
 
@@ -119,13 +129,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     problems = [f for f in findings if f.is_problem]
     if args.json:
         emit_json({"format": JSON_FORMAT, "ok": not problems, "findings": [f.__dict__ for f in findings]})
+    elif args.quiet:
+        for finding in problems:
+            error_line(f"{finding.level}: {finding.topic}: {finding.message}")
     else:
         color = use_color()
         for finding in findings:
-            if args.quiet and not finding.is_problem:
-                continue
-            print(f"{paint(finding.level.ljust(7), finding.level, color)} {finding.topic:<13} {printable(finding.message)}")
-        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
+            level = paint(finding.level.ljust(7), finding.level, color)
+            say(False, f"{level} {finding.topic:<13} {printable(finding.message)}")
+        say(False, f"{plural(len(problems), 'problem')} found")
     return EXIT_PROBLEM if problems else EXIT_OK
 
 

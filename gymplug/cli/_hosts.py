@@ -1,0 +1,89 @@
+"""Which hosts the command works with, attaching gymplug to them, and finding the host of an env id."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+from importlib import metadata
+from typing import Any, Optional
+
+from .. import _activation
+from .._entries import GROUPS
+from .._hosts import facts
+from ._output import CommandError, stdout_to_stderr
+
+__all__ = [
+    "HOSTS",
+    "attach",
+    "describe_error",
+    "dist_version",
+    "find_env",
+    "host_problem",
+    "installed_hosts",
+    "selected_hosts",
+]
+
+HOSTS = tuple(GROUPS)
+
+
+def installed_hosts() -> list[str]:
+    return [h for h in HOSTS if importlib.util.find_spec(h) is not None]
+
+
+def selected_hosts(choice: Optional[str]) -> list[str]:
+    if choice:
+        if importlib.util.find_spec(choice) is None:
+            raise CommandError(f"{choice} is not installed here; pip install 'gymplug[{choice}]'")
+        return [choice]
+    hosts = installed_hosts()
+    if not hosts:
+        raise CommandError("neither gym nor gymnasium is installed; pip install 'gymplug[gymnasium]'")
+    return hosts
+
+
+def dist_version(dist: str) -> Optional[str]:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def host_problem(host: str) -> Optional[str]:
+    """A known incompatibility of ``host`` with what is installed (gym 0.26 with numpy 2), with its fix."""
+    return facts(host).numpy_problem(dist_version("numpy"), dist_version(host))
+
+
+def describe_error(exc: BaseException, host: Optional[str]) -> str:
+    """``exc`` on one line; when the host is known not to work here, the line names the fix."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    line = f"{type(exc).__name__}: {text}".rstrip(": ") if not isinstance(exc, CommandError) else text
+    problem = host_problem(host) if host else None
+    return f"{line} ({problem})" if problem else line
+
+
+def attach(host: str) -> Any:
+    """Import ``host`` (which attaches gymplug to it) and return its manager."""
+    with stdout_to_stderr():
+        module = importlib.import_module(host)
+    manager = _activation.get_manager(host)
+    if manager is None:
+        raise CommandError(f"gymplug could not attach to {host} {getattr(module, '__version__', '')}".rstrip())
+    return manager
+
+
+def find_env(env_id: str, choice: Optional[str]) -> tuple[str, Any]:
+    """The host that has ``env_id`` (gymnasium first), loading plugins as a lookup does."""
+    hosts = selected_hosts(choice)
+    known: list[str] = []
+    for host in sorted(hosts, key=lambda h: h != "gymnasium"):
+        manager = attach(host)
+        with stdout_to_stderr():
+            manager.resolve(env_id, import_entry=False)
+            if env_id in manager.host.registry:
+                return host, manager
+            manager.load_all()
+        known.extend(dict.keys(manager.host.registry))
+    close = difflib.get_close_matches(env_id, known, n=3)
+    hint = f"; did you mean: {', '.join(close)}?" if close else "; see: gymplug list"
+    raise CommandError(f"unknown environment '{env_id}' ({' or '.join(hosts)}){hint}")

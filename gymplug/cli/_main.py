@@ -1,0 +1,93 @@
+"""The parser of the ``gymplug`` command and its entry point; the one module that knows every command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Optional, Sequence
+
+from .._entries import printable
+from .._errors import GymplugError
+from .._settings import VARIABLES
+from .._version import __version__
+from . import _check, _doctor, _list, _new, _run
+from ._hosts import HOSTS
+from ._output import EXIT_PROBLEM
+
+__all__ = ["build_parser", "main"]
+
+
+def _epilog() -> str:
+    width = max(len(name) for name in VARIABLES)
+    variables = "\n".join(f"  {name:<{width}}  {text}" for name, text in VARIABLES.items())
+    return (
+        "exit status: 0 ok, 1 a problem was found, 2 usage error; -q prints errors only.\n"
+        "NO_COLOR turns colour off.\n\n"
+        f"environment variables:\n{variables}"
+    )
+
+
+def _verbosity(*, top: bool) -> argparse.ArgumentParser:
+    # Subcommands get SUPPRESS defaults, or `gymplug -v list` would lose its -v to the subparser's default.
+    parent = argparse.ArgumentParser(add_help=False)
+    verbose, quiet = (0, False) if top else (argparse.SUPPRESS, argparse.SUPPRESS)
+    parent.add_argument("-v", "--verbose", action="count", default=verbose,
+                        help="log what gymplug does (-vv: debug); show tracebacks")
+    parent.add_argument("-q", "--quiet", action="store_true", default=quiet,
+                        help="print errors only (and what --json asks for)")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _verbosity(top=False)
+    host_option = argparse.ArgumentParser(add_help=False)
+    host_option.add_argument("--host", choices=HOSTS, help="only this host (default: every installed one)")
+    parser = argparse.ArgumentParser(
+        prog="gymplug",
+        description="See and try the reinforcement-learning environments that installed plugins provide.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_verbosity(top=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"gymplug {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _list.add_parsers(sub, [common, host_option])
+    _check.add_parser(sub, [common, host_option])
+    _run.add_parser(sub, [common, host_option])
+    _doctor.add_parser(sub, [common])
+    _new.add_parser(sub, [common])
+    return parser
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else None)
+    if level is not None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("gymplug")
+        logger.addHandler(handler)
+        logger.setLevel(level)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command; return its exit status (errors are one line on stderr, usage errors exit 2)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("gymplug: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if not isinstance(exc, GymplugError):
+            message = f"{type(exc).__name__}: {message}"
+        print(f"gymplug: error: {printable(message)}", file=sys.stderr)
+        return EXIT_PROBLEM

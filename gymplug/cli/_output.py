@@ -1,0 +1,120 @@
+"""What every command shares for output: exit codes, tables, colour, JSON, and keeping stdout clean."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from typing import Any, Iterator, Optional, Sequence
+
+from .._entries import printable
+from .._errors import GymplugError
+
+__all__ = [
+    "EXIT_OK",
+    "EXIT_PROBLEM",
+    "EXIT_USAGE",
+    "JSON_FORMAT",
+    "CommandError",
+    "emit_json",
+    "error_line",
+    "paint",
+    "plural",
+    "say",
+    "stdout_to_stderr",
+    "table",
+    "use_color",
+]
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+JSON_FORMAT = 1  # bumped only on incompatible changes of the --json output
+
+
+class CommandError(GymplugError):
+    """An error the command reports on one line, exiting 1."""
+
+
+# Keyed by text: the catalog's statuses are str enums, so Status.BROKEN finds "broken".
+_COLORS = {
+    "declared": "36",
+    "loaded": "32",
+    "pending": "33",
+    "broken": "31",
+    "conflict": "31",
+    "disabled": "90",
+    "shadowed": "33",
+    "builtin": "90",
+    "ok": "32",
+    "FAIL": "31",
+    "problem": "31",
+    "warning": "33",
+}
+
+
+def use_color(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def paint(text: str, key: Any, color: bool) -> str:
+    code = _COLORS.get(key)
+    return f"\033[{code}m{text}\033[0m" if color and code else text
+
+
+def plural(count: int, noun: str, many: Optional[str] = None) -> str:
+    """``1 episode``, ``3 episodes``."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, color_column: Optional[int] = None) -> str:
+    """An aligned text table; the status column is coloured on a terminal (not when piped, nor with NO_COLOR)."""
+    color = use_color()
+    cells = [[("" if c is None else getattr(c, "value", c)) for c in row] for row in rows]
+    cells = [[printable(str(c)) for c in row] for row in cells]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    for row, raw in zip(cells, rows):
+        parts = []
+        for i, (cell, width) in enumerate(zip(row, widths)):
+            padded = cell.ljust(width)
+            parts.append(paint(padded, getattr(raw[i], "value", raw[i]), color) if i == color_column else padded)
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def say(quiet: bool, text: str) -> None:
+    """Print ``text`` on stdout unless ``-q``: tables, summaries and other results that are not errors."""
+    if not quiet:
+        print(text)
+
+
+def error_line(text: str) -> None:
+    """One problem, on one line of stderr: what ``-q`` still prints."""
+    print(f"gymplug: {printable(' '.join(text.splitlines()))}", file=sys.stderr)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send anything written to stdout (by plugins or hosts, even at the fd level) to stderr."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout: Python-level redirection is all there is to do
+        saved = None
+    try:
+        if saved is not None:
+            os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)

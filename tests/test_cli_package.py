@@ -1,0 +1,79 @@
+"""The shape of gymplug.cli (no import circle, small modules) and its in-process helpers."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+import gymplug.cli
+from gymplug.cli import _hosts
+
+CLI = Path(gymplug.cli.__file__).parent
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            found.update(f"{node.module or ''}.{a.name}".strip(".") for a in node.names)
+            found.add(node.module or "")
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(CLI.glob("*.py")), ids=lambda p: p.name)
+def test_commands_never_import_main_and_modules_stay_small(path):
+    if path.name not in ("__init__.py", "_main.py"):
+        assert not {i for i in _imports(path) if i.endswith("_main")}, path.name
+    text = path.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 400
+    assert max(len(line) for line in text.splitlines()) <= 120
+
+
+def test_the_old_modules_are_gone():
+    package = CLI.parent
+    for name in ("_cli.py", "_cli_run.py", "_doctor.py", "_catalog.py"):
+        assert not (package / name).exists(), name
+
+
+def test_library_errors_are_gymplug_errors_not_the_commands():
+    from gymplug import _scaffold, _video
+
+    for module in (_scaffold, _video):
+        assert "CommandError" not in Path(module.__file__).read_text(encoding="utf-8")
+        assert "cli" not in {i.split(".")[0] for i in _imports(Path(module.__file__))}
+
+
+def test_errors_name_the_numpy_fix_for_gym_0_26(monkeypatch):
+    versions = {"numpy": "2.1.0", "gym": "0.26.2"}
+    monkeypatch.setattr(_hosts, "dist_version", versions.get)
+    line = _hosts.describe_error(AttributeError("module 'numpy' has no attribute 'bool8'"), "gym")
+    assert line.startswith("AttributeError: module 'numpy' has no attribute 'bool8'")
+    assert "pip install 'numpy<2'" in line
+    versions["numpy"] = "1.26.4"
+    assert "numpy<2" not in _hosts.describe_error(AttributeError("x"), "gym")
+
+
+def test_main_returns_2_on_usage_errors(capsys):
+    with pytest.raises(SystemExit) as exited:
+        gymplug.cli.main(["run", "foo-v0", "--episodes", "0"])
+    assert exited.value.code == 2
+    assert "--episodes: must be 1 or more" in capsys.readouterr().err
+    assert sys.modules["gymplug.cli._main"]
+
+
+def test_readme_synopses_list_every_option():
+    import re
+
+    from helpers import ROOT  # the source tree: under tox, gymplug itself is installed elsewhere
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    synopses = {m.group(1): m.group(2) for m in re.finditer(r"\*\*`gymplug (\w+)(.*?)`\*\*", readme, re.S)}
+    parser = gymplug.cli.build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in commands.items():
+        options = {s for a in sub._actions for s in a.option_strings[-1:] if s not in ("--help", "--verbose", "--quiet")}
+        for option in options:
+            assert re.search(rf"{re.escape(option)}\b", synopses[name]), (name, option)
