@@ -13,12 +13,12 @@ this module asks the shim to install its finder and which host modules went thro
 from __future__ import annotations
 
 import sys
-import threading
 from types import ModuleType
 from typing import TYPE_CHECKING, Optional
 
 import _gymplug_startup
 
+from . import _locks
 from ._hosts import HOSTS, facts
 from ._patch import apply
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["HostLink", "activate", "get_manager", "load_all", "module_executed"]
 
 _links: dict[str, "HostLink"] = {}
-_lock = threading.Lock()
+_lock = _locks.Lock()
 
 
 class HostLink:
@@ -44,7 +44,7 @@ class HostLink:
         self.manager: Optional["HostManager"] = None
         #: what gymplug replaced on the host's modules
         self.patch: Optional["HostPatch"] = None
-        self._lock = threading.RLock()
+        self._lock = _locks.RLock()
 
     def get(self) -> "HostManager":
         """The manager, built now if need be, and attached if the host is ready."""

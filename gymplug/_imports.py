@@ -10,25 +10,28 @@ from __future__ import annotations
 
 import importlib
 import sys
-import threading
 from typing import TYPE_CHECKING, Optional
 
+from . import _locks
+# Imported here, not on the first miss: a lookup must import nothing of gymplug's, or a child forked
+# while another thread imports it would wait on that module's import lock forever.
 from ._entries import Declaration, Distribution, Form
 from ._errors import one_line
+from ._learn import Learned
+from ._learned import known, learn_missing
 from ._log import get_logger
 from ._settings import Settings, current
+from ._sources import Source, find_sources
 
 if TYPE_CHECKING:
-    from ._learn import Learned
     from ._loader import Loader
-    from ._sources import Source
 
 __all__ = ["ImportSources"]
 
 logger = get_logger(__name__)
 
 
-def _declaration(group: str, source: "Source") -> Declaration:
+def _declaration(group: str, source: Source) -> Declaration:
     return Declaration(Distribution(source.key, source.version), group, "__import__", ",".join(source.modules), Form.IMPORT)
 
 
@@ -40,20 +43,18 @@ class ImportSources:
         self.group = group
         self.loader = loader
         self.settings = settings
-        self._lock = threading.Lock()
-        self._sources: Optional[tuple[list["Source"], list["Source"]]] = None  # (usable, disabled)
+        self._lock = _locks.Lock()
+        self._sources: Optional[tuple[list[Source], list[Source]]] = None  # (usable, disabled)
         self._path: tuple = ()
-        self._learned: dict[str, "Learned"] = {}
+        self._learned: dict[str, Learned] = {}
         self._all_learned = False
         self._imported: set[str] = set()
 
     def _settings(self) -> Settings:
         return current() if self.settings is None else self.settings
 
-    def sources(self) -> tuple[list["Source"], list["Source"]]:
+    def sources(self) -> tuple[list[Source], list[Source]]:
         """(usable, disabled) import sources on sys.path now; found again when sys.path changes."""
-        from ._sources import find_sources
-
         path = tuple(p for p in sys.path if isinstance(p, str))
         with self._lock:
             if self._sources is None or path != self._path:
@@ -64,20 +65,16 @@ class ImportSources:
                 self._all_learned = False
             return self._sources
 
-    def known(self) -> dict[str, "Learned"]:
+    def known(self) -> dict[str, Learned]:
         """What the learned store holds for the sources installed now (learns nothing)."""
-        from ._learned import known
-
         usable, disabled = self.sources()
         found = known(self.host, usable + disabled, self._settings())
         with self._lock:
             self._learned.update(found)
         return found
 
-    def learn(self, stream: object = None) -> dict[str, "Learned"]:
+    def learn(self, stream: object = None) -> dict[str, Learned]:
         """Learn every usable source not learned yet (children; once between concurrent processes)."""
-        from ._learned import learn_missing
-
         usable, _ = self.sources()
         found = learn_missing(self.host, usable, self._settings(), stream=stream)  # type: ignore[arg-type]
         with self._lock:
@@ -91,7 +88,7 @@ class ImportSources:
         if not self._learned:
             self.known()
 
-        def providing(sources: list["Source"]) -> list[Declaration]:
+        def providing(sources: list[Source]) -> list[Declaration]:
             return [
                 _declaration(self.group, s)
                 for s in sources

@@ -8,9 +8,9 @@ methods: :meth:`Ledger.explain` is the error a lookup raises, :meth:`Ledger.entr
 from __future__ import annotations
 
 import enum
-import threading
 from typing import Callable, Iterator, NamedTuple, Optional
 
+from . import _locks
 from ._entries import Declaration, EntryProblem, Form, printable
 from ._errors import (
     EnvConflictError,
@@ -36,6 +36,7 @@ class Status(str, enum.Enum):
     DISABLED = "disabled"  # its distribution is blocked by GYMPLUG_DISABLE
     SHADOWED = "shadowed"  # the host already had the id; the host's stays
     BUILTIN = "builtin"  # the host's own (or registered by user code)
+    LEARNED = "learned"  # a package that registers on import provides it (learned); not imported yet
 
 
 class Entry(NamedTuple):
@@ -70,7 +71,7 @@ class Ledger:
     def __init__(self, error: ErrorFactory) -> None:
         self._error = error
         #: Guards compound updates; held for dictionary work only, never while plugin code runs.
-        self.lock = threading.RLock()
+        self.lock = _locks.RLock()
         #: env id -> the declaration that registered it
         self.owners: dict[str, Declaration] = {}
         #: env id -> every declaration that claimed it (none of them is registered)

@@ -16,6 +16,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
+from . import _locks
 from ._entries import Declaration, Form, split_env_id
 from ._errors import GymplugError, one_line
 from ._log import get_logger
@@ -87,12 +88,9 @@ class Loader:
         self._active: list[Loading] = []
         self._local = threading.local()  # .stack: this thread's loads; .quiet: no lazy loads
         self._pm: Any = None
-        self._reset_locks()
+        self._lock = _locks.Lock()  # pending, in flight, active: dictionary work only
+        self._pm_lock = _locks.Lock()
         _loaders.add(self)
-
-    def _reset_locks(self) -> None:
-        self._lock = threading.Lock()  # pending, in flight, active: dictionary work only
-        self._pm_lock = threading.Lock()
 
     # -- context --------------------------------------------------------------------------------
 
@@ -341,9 +339,7 @@ class Loader:
             self.policy.refuse(declaration, env_id, "it removed or replaced an environment registered before it; restored")
 
     def after_fork_in_child(self) -> None:
-        """The thread that held a lock or was loading does not exist here: fresh locks, loads pending again."""
-        self._reset_locks()
-        self.ledger.lock = threading.RLock()
+        """The threads that were loading do not exist here: their loads are pending again (locks: see _locks)."""
         mine = list(getattr(self._local, "stack", ()))  # the forking thread may itself be loading
         loading = {state.declaration for state in mine}
         for declaration in [d for d in self._inflight if d not in loading]:

@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
+from . import _locks
 from ._claims import ClaimPolicy
 from ._discovery import Discovery, discover, paused_gc
 from ._entries import Declaration, EntryProblem, Form, split_env_id
@@ -47,7 +47,7 @@ class HostManager:
         self.imports = ImportSources(host.name, host.facts.group, self.loader, settings)
         self.discovery = Discovery(host.facts.group)
         self.attached = False
-        self._lock = threading.Lock()
+        self._lock = _locks.Lock()
         self._checked: set[str] = set()
 
     # -- the documented state, read from where it lives ------------------------------------------

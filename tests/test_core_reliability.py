@@ -43,6 +43,23 @@ def write(site: Path, relative: str, source: str) -> None:
     path.write_text(textwrap.dedent(source))
 
 
+def reap(pid: int, seconds: float):
+    """The exit status of child ``pid`` within ``seconds``; else kill it and return None."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if done:
+            return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(0.02)
+
+
 def join_all(threads: list, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     for thread in threads:
@@ -110,19 +127,12 @@ def test_a_fork_while_another_thread_loads_does_not_hang_the_child(registration,
             os._exit(0 if ok else 3)
         finally:
             os._exit(4)
-    deadline = time.monotonic() + 15
-    status = None
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-    slow_plugin.release.set()
+    try:
+        status = reap(pid, 15)
+    finally:
+        slow_plugin.release.set()
     join_all([loader], 10)
-    assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "the child hung or failed"
+    assert status == 0, "the child hung or failed"
 
 
 def test_ctrl_c_while_a_plugin_imports_leaves_it_pending_for_a_retry(tmp_path: Path):
@@ -265,29 +275,23 @@ def test_many_threads_make_envs_of_many_namespaces_each_plugin_imported_once(reg
         thread.start()
     start.wait()
     children = []
-    for _ in range(3):  # forks in between: each child must be able to look up, miss and exit
-        pid = os.fork() if hasattr(os, "fork") else None
-        if pid == 0:
-            # Only ids that need no import: a child forked while another thread imports a module
-            # inherits that module's import lock held, which no library can release (CPython's own).
-            ok = "Many3/E-v0" in registration.registry and "Nobody/X-v0" not in registration.registry
-            os._exit(0 if ok else 3)
-        if pid:
-            children.append(pid)
-        time.sleep(0.01)
-    join_all(threads, 60)
-    deadline = time.monotonic() + 30
-    for pid in children:
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-                raise AssertionError("a forked child hung")
-            time.sleep(0.02)
+    try:
+        for _ in range(3):  # forks in between: each child must be able to look up, miss and exit
+            pid = os.fork() if hasattr(os, "fork") else None
+            if pid == 0:
+                # Only ids that need no import: a child forked while another thread imports a module
+                # inherits that module's import lock held, which no library can release (CPython's own).
+                ok = "Many3/E-v0" in registration.registry and "Nobody/X-v0" not in registration.registry
+                os._exit(0 if ok else 3)
+            if pid:
+                children.append(pid)
+            time.sleep(0.01)
+        join_all(threads, 60)
+        statuses = [reap(pid, 30) for pid in children]
+    finally:
+        for pid in children:
+            reap(pid, 0)
+    assert statuses == [0] * len(children), f"forked children: {statuses} (None: hung)"
     assert not errors, errors[:3]
     assert sorted(crowd.imports) == sorted(f"many_{n}" for n in range(16))  # each imported once
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import threading
 from typing import NamedTuple, Optional
+
+from .. import _locks
 
 __all__ = ["HostFacts"]
 
-_errors_lock = threading.Lock()
+_errors_lock = _locks.Lock()
 _errors: dict[str, dict[type, type]] = {}
 
 

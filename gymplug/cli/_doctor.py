@@ -13,7 +13,9 @@ from typing import Any
 import _gymplug_startup
 
 from .. import _cache
+from .._discovery import unmatched_disable_values
 from .._entries import printable
+from .._settings import current
 from ._hosts import HOSTS, attach, dist_version, host_problem
 from ._output import (
     EXIT_OK,
@@ -89,28 +91,14 @@ def _host_findings(host: str) -> tuple[list[Finding], Any]:
 
 
 def _plugin_findings(host: str, manager: Any) -> list[Finding]:
-    # With cli._catalog, the one place that reads the manager's state: keep the two in step.
     with stdout_to_stderr():
         manager.load_all()
-    findings = []
-    for problem in manager.discovery.problems:
-        findings.append(Finding("problem", host, f"malformed entry point of {problem.describe()}"))
-    for declaration, exc in manager.failures.items():
-        failure = f"plugin {declaration.describe()} failed to load: {type(exc).__name__}: {exc}"
-        findings.append(Finding("problem", host, failure))
-    for env_id, claims in manager.conflicts.items():
-        names = " and ".join(str(d.dist) for d in claims)
-        findings.append(Finding("problem", host, f"'{env_id}' is declared by {names}: none is registered"))
-    for env_id, claims in manager.shadowed.items():
-        names = ", ".join(str(d.dist) for d in claims)
-        findings.append(Finding("warning", host, f"'{env_id}' of {names} is shadowed by the host's own"))
-    for declaration, env_id, reason in manager.rejected:
-        findings.append(Finding("warning", host, f"{declaration.describe()} registered '{env_id}', refused: {reason}"))
-    for declaration in manager.disabled:
-        findings.append(Finding("note", host, f"disabled by GYMPLUG_DISABLE: {declaration.describe()}"))
-    for declaration, seconds in sorted(manager.load_times.items(), key=lambda item: -item[1]):
-        findings.append(Finding("note", host, f"plugin {declaration.plugin_name} loaded in {seconds * 1000:.1f} ms"))
-    findings.append(Finding("ok", host, f"{plural(len(manager.owners), 'plugin environment')} registered"))
+    findings = [Finding(f.level, host, f.message) for f in manager.ledger.findings()]
+    unmatched = unmatched_disable_values(current(), manager.discovery.seen)
+    if unmatched:
+        shown = ", ".join(repr(v) for v in unmatched)
+        findings.append(Finding("warning", host, f"GYMPLUG_DISABLE names what no installed distribution is: {shown} "
+                                "(separate names with commas or spaces)"))
     return findings
 
 

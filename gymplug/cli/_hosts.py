@@ -76,14 +76,23 @@ def find_env(env_id: str, choice: Optional[str]) -> tuple[str, Any]:
     """The host that has ``env_id`` (gymnasium first), loading plugins as a lookup does."""
     hosts = selected_hosts(choice)
     known: list[str] = []
+    module, _, bare_id = env_id.rpartition(":")  # "module:id": the host imports the module first
     for host in sorted(hosts, key=lambda h: h != "gymnasium"):
         manager = attach(host)
         with stdout_to_stderr():
-            manager.resolve(env_id, import_entry=False)
-            if env_id in manager.host.registry:
+            if module:
+                importlib.import_module(module)
+            manager.resolve(bare_id, import_entry=False)
+            if bare_id in manager.host.registry:
                 return host, manager
             manager.load_all()
+            if bare_id in manager.host.registry:
+                return host, manager
+        known_error = manager.explain(bare_id)
+        if known_error is not None:  # a refused, broken, disabled or conflicting id: say why
+            raise known_error
         known.extend(dict.keys(manager.host.registry))
+        known.extend(env for env, _, _ in manager.imports.learned_ids())
     close = difflib.get_close_matches(env_id, known, n=3)
     hint = f"; did you mean: {', '.join(close)}?" if close else "; see: gymplug list"
     raise CommandError(f"unknown environment '{env_id}' ({' or '.join(hosts)}){hint}")

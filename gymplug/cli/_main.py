@@ -8,10 +8,10 @@ import sys
 from typing import Optional, Sequence
 
 from .._entries import printable
-from .._errors import GymplugError
+from .._errors import GymplugError, safe_str
 from .._settings import VARIABLES
 from .._version import __version__
-from . import _check, _doctor, _list, _new, _run
+from . import _check, _doctor, _index, _list, _new, _run
 from ._hosts import HOSTS
 from ._output import EXIT_PROBLEM
 
@@ -56,16 +56,29 @@ def build_parser() -> argparse.ArgumentParser:
     _list.add_parsers(sub, [common, host_option])
     _check.add_parser(sub, [common, host_option])
     _run.add_parser(sub, [common, host_option])
+    _index.add_parser(sub, [common, host_option])
     _doctor.add_parser(sub, [common])
     _new.add_parser(sub, [common])
     return parser
+
+
+def _escaped(text: str) -> str:
+    """Plugin text with terminal control characters escaped, line breaks kept (tracebacks are lines)."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+class _EscapingFormatter(logging.Formatter):
+    """Log lines and tracebacks carry plugin text: escape it before it reaches a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _escaped(super().format(record))
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else None)
     if level is not None:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_EscapingFormatter("%(levelname)s %(name)s: %(message)s"))
         logger = logging.getLogger("gymplug")
         logger.addHandler(handler)
         logger.setLevel(level)
@@ -85,8 +98,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.verbose:
             import traceback
 
-            traceback.print_exc()
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            sys.stderr.write(_escaped(traceback.format_exc()))
+        text = safe_str(exc)
+        message = text.splitlines()[0] if text.strip() else type(exc).__name__
         if not isinstance(exc, GymplugError):
             message = f"{type(exc).__name__}: {message}"
         print(f"gymplug: error: {printable(message)}", file=sys.stderr)
