@@ -14,7 +14,7 @@ import gc
 import os
 import stat
 import sys
-from typing import Any, Iterable, Iterator, NamedTuple, Optional
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 from . import _cache
 from ._cache import Listing
@@ -41,6 +41,9 @@ class Discovery(NamedTuple):
     disabled: frozenset[str] = frozenset()
     #: the normalized name of every distribution on the path, whether it declares anything or not
     seen: frozenset[str] = frozenset()
+    #: normalized name -> the stat signature of its entry_points.txt, for distributions with Form B entries:
+    #: what the loader learns of their plugins holds while it is unchanged (a reinstall changes it)
+    signatures: Mapping[str, tuple[int, ...]] = {}
 
     def is_disabled(self, dist: Distribution) -> bool:
         return dist.key in self.disabled
@@ -274,10 +277,12 @@ def _discover(group: str, path: list[str], settings: Settings) -> Discovery:
     seen: set[str] = set()
     declarations: list[Declaration] = []
     problems: list[EntryProblem] = []
+    signatures: dict[str, tuple[int, ...]] = {}
+    width = _cache.SIGNATURE_INTS
     for listing, unreadable in _listings(path, cache):
         problems += (p for p in unreadable if p.group == group and p.dist.key not in seen)
         column = listing.groups.get(group) or [None] * len(listing.names)  # every name counts for "first wins"
-        for name, version, rows in zip(listing.names, listing.versions, column):
+        for index, (name, version, rows) in enumerate(zip(listing.names, listing.versions, column)):
             if name in seen:  # names are normalized: they are the keys
                 continue
             seen.add(name)
@@ -285,8 +290,10 @@ def _discover(group: str, path: list[str], settings: Settings) -> Discovery:
                 found, malformed = from_rows(Distribution(name, version), group, rows)
                 declarations += found
                 problems += malformed
+                if "plugin" in rows[2::3]:
+                    signatures[name] = tuple(listing.files[width * index : width * index + width])
     cache.save()
     logger.debug("%s: %d directories from the discovery cache %s", group, cache.hits, cache.path or "(off)")
     for item in problems:
         logger.warning("skipping malformed entry point: %s", item.describe())
-    return Discovery(group, tuple(declarations), tuple(problems), settings.disable, frozenset(seen))
+    return Discovery(group, tuple(declarations), tuple(problems), settings.disable, frozenset(seen), signatures)

@@ -19,9 +19,10 @@ import os
 import stat
 import sys
 import time
-from typing import Any, Iterable, Iterator, Optional, TextIO
+from typing import Any, Iterable, Iterator, Mapping, Optional, TextIO
 
 from ._cache import read_private_json, trusted, write_private_json
+from ._entries import Declaration
 from ._learn import DEFAULT_TIMEOUT, Learned, learn_many
 from ._log import get_logger
 from ._settings import Settings, current
@@ -33,7 +34,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LearnedStore", "invalidate", "known", "learn_missing", "store_file"]
+__all__ = ["LearnedStore", "PluginHints", "invalidate", "known", "learn_missing", "store_file"]
 
 logger = get_logger(__name__)
 
@@ -230,3 +231,51 @@ def learn_missing(
             found[item.dist] = item
         store.save()
     return found
+
+
+class PluginHints:
+    """What each Form B plugin registered when it last loaded: hints for lookups, kept in the store.
+
+    A plugin's entry holds while its distribution's version and ``entry_points.txt`` stat the same
+    (a reinstall or an upgrade changes them). Not used when GYMPLUG_LEARN is off.
+    """
+
+    def __init__(self, host: str, signatures: Mapping[str, tuple[int, ...]], settings: Settings) -> None:
+        self.host = host
+        self.signatures = signatures
+        self.enabled = settings.learn
+        self.path = store_file(settings) if settings.learn else None
+        self._store: Optional[LearnedStore] = None
+
+    def _source(self, declaration: Declaration) -> Optional[Source]:
+        signature = self.signatures.get(declaration.dist.key)
+        if signature is None:
+            return None
+        key = f"{declaration.dist.key}#{declaration.name}"  # a distribution may have several Form B entries
+        return Source(key, declaration.dist.version, (), tuple(signature), "")
+
+    def ids(self, declaration: Declaration) -> Optional[tuple[str, ...]]:
+        """The ids ``declaration``'s plugin registered (or tried to) when it last loaded; None if unknown."""
+        source = self._source(declaration) if self.enabled else None
+        if source is None:
+            return None
+        if self._store is None:
+            self._store = LearnedStore(self.path)
+        item = self._store.get(self.host, source)
+        return None if item is None else item.ids
+
+    def record(self, declaration: Declaration, ids: Iterable[str], seconds: float) -> None:
+        """Remember what a plugin registered as it loaded (a bounded wait for the store's lock; never raises)."""
+        source = self._source(declaration) if self.path is not None else None
+        if source is None:
+            return
+        try:
+            with _Lock(self.path, wait=5.0) as lock:
+                if lock.held is False:
+                    return
+                store = LearnedStore(self.path)
+                store.put(self.host, Learned(source.key, source.version, source.signature, tuple(ids), None, seconds))
+                store.save()
+                self._store = store
+        except Exception as exc:  # noqa: BLE001 - a hint that could not be kept costs a load next time
+            logger.info("could not remember what %s registered: %s", declaration.describe(), exc)

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from . import _locks
 from ._entries import Declaration, Form, split_env_id
@@ -24,6 +24,7 @@ from ._log import get_logger
 if TYPE_CHECKING:
     from ._adapter import HostAdapter
     from ._claims import ClaimPolicy
+    from ._learned import PluginHints
     from ._ledger import Ledger
     from ._registry import RawRegistry
 
@@ -40,10 +41,12 @@ _loaders: "weakref.WeakSet[Loader]" = weakref.WeakSet()
 class Loading:
     """One load in progress, in one thread."""
 
-    __slots__ = ("declaration", "foreign", "legacy")
+    __slots__ = ("attempted", "declaration", "foreign", "legacy")
 
     def __init__(self, declaration: Declaration) -> None:
         self.declaration = declaration
+        #: every id the source registered or tried to, refused ones included: what is learned of it
+        self.attempted: list[str] = []
         #: ids written by threads other than the loading one: never "restored" over
         self.foreign: set[str] = set()
         #: True while a legacy registration function runs: the host's register() then puts the
@@ -56,6 +59,19 @@ def _resolve(module: str, attr: Optional[str]) -> Any:
     for part in attr.split(".") if attr else ():
         obj = getattr(obj, part)
     return obj
+
+
+def provides(ids: Iterable[str], key: str) -> bool:
+    """Does a source that registered ``ids`` provide ``key`` (an unversioned key: any version of it)?
+
+    >>> provides(["Grid/Maze-v2"], "Grid/Maze"), provides(["Grid/Maze-v2"], "Grid/Maze-v1")
+    (True, False)
+    """
+    ids = tuple(ids)
+    if key in ids:
+        return True
+    prefix = f"{key}-v"
+    return "-v" not in key.rpartition("/")[2] and any(i.startswith(prefix) and i[len(prefix) :].isdigit() for i in ids)
 
 
 def _importing() -> bool:
@@ -88,6 +104,8 @@ class Loader:
         self._active: list[Loading] = []
         self._local = threading.local()  # .stack: this thread's loads; .quiet: no lazy loads
         self._pm: Any = None
+        #: what Form B plugins registered when they last loaded (set at attach; None: load as if unknown)
+        self.hints: Optional["PluginHints"] = None
         self._lock = _locks.Lock()  # pending, in flight, active: dictionary work only
         self._pm_lock = _locks.Lock()
         _loaders.add(self)
@@ -135,6 +153,10 @@ class Loader:
 
     def register_as(self, owner: Declaration, id: Any, entry_point: Any = None, **options: Any) -> None:
         """Register ``id`` for ``owner``, checked by the claim policy."""
+        state = self.current()
+        if state is not None and isinstance(id, str):
+            namespace = owner.namespace if owner.form is Form.PLUGIN else None
+            state.attempted.append(f"{namespace}/{id}" if namespace and "/" not in id else id)
         if owner.form is Form.ENV and id == owner.name:
             pass  # a Form A entry's own id: parse_entry has validated it
         elif (parsed := split_env_id(id) if isinstance(id, str) else None) is None:
@@ -187,11 +209,29 @@ class Loader:
     def has_work(self) -> bool:
         return bool(self.pending or self._inflight)
 
-    def _take(self, namespaces: Optional[tuple[Optional[str], ...]]) -> tuple[list[Declaration], list[threading.Event]]:
-        """Pop what to load (of ``namespaces``; None: all) and the events of those in flight elsewhere."""
+    def _wanted(self, declaration: Declaration, key: Optional[str]) -> Optional[bool]:
+        """Must ``declaration`` load for a miss of ``key``? None: nothing is known of it (load it)."""
+        if key is None or self.hints is None:
+            return None
+        ids = self.hints.ids(declaration)
+        return None if ids is None else provides(ids, key)
+
+    def _take(
+        self, namespaces: Optional[tuple[Optional[str], ...]], key: Optional[str] = None
+    ) -> tuple[list[Declaration], list[threading.Event]]:
+        """Pop what to load (of ``namespaces``, None: all; for a miss of ``key``, only the sources not
+        known to lack it) and the events of those in flight in other threads."""
+        wanted = {d: self._wanted(d, key) for n in (namespaces or ()) for d in self.pending.get(n, ())} if key else {}
         with self._lock:
             keys = list(self.pending) if namespaces is None else [n for n in namespaces if n in self.pending]
-            todo = [d for key in keys for d in self.pending.pop(key)]
+            todo = []
+            for name in keys:
+                keep = [d for d in self.pending[name] if wanted.get(d, None) is False]
+                todo += [d for d in self.pending[name] if wanted.get(d, None) is not False]
+                if keep:
+                    self.pending[name] = keep
+                else:
+                    del self.pending[name]
             me = threading.get_ident()
             for declaration in todo:
                 self._inflight[declaration] = (threading.Event(), me)
@@ -207,7 +247,12 @@ class Loader:
         if not isinstance(key, str) or getattr(self._local, "quiet", 0) or not self.has_work():
             return
         namespace = key.split("/", 1)[0] if "/" in key else None
-        self._run(self._take((namespace, None) if namespace is not None else (None,)))
+        namespaces = (namespace, None) if namespace is not None else (None,)
+        todo, waits = self._take(namespaces, key)
+        delivered = self._run((todo, waits))
+        if todo and not provides(delivered, key) and any(self.pending.get(n) for n in namespaces):
+            # A source known to provide it did not: the hints are stale; load the rest, as if unknown.
+            self._run(self._take(namespaces))
 
     def load_all(self) -> None:
         """Load every pending plugin (a complete listing was asked for)."""
@@ -215,11 +260,13 @@ class Loader:
             self._run(self._take(None))
         self._run(([], self._take(None)[1]))  # and wait for other threads' loads in progress
 
-    def _run(self, work: tuple[list[Declaration], list[threading.Event]]) -> None:
+    def _run(self, work: tuple[list[Declaration], list[threading.Event]]) -> list[str]:
+        """Load ``todo``, then wait for the loads in flight elsewhere; the ids the loaded sources registered."""
         todo, waits = work
+        delivered: list[str] = []
         for index, declaration in enumerate(todo):
             try:
-                self._load(declaration)
+                delivered += self._load(declaration)
             except BaseException:  # KeyboardInterrupt: this one and the rest stay pending, for a retry
                 with self._lock:
                     for undone in todo[index:]:
@@ -233,10 +280,12 @@ class Loader:
                 if not event.wait(WAIT_SECONDS):
                     logger.warning("gave up waiting %.0f s for another thread's plugin load", WAIT_SECONDS)
                     break
+        return delivered
 
     # -- loading one source -----------------------------------------------------------------
 
-    def _load(self, declaration: Declaration) -> None:
+    def _load(self, declaration: Declaration) -> list[str]:
+        """Load one Form B source; the ids it registered or tried to (recorded as hints on success)."""
         start = time.perf_counter()
         before = self.raw.snapshot()
         owners_before = dict(self.ledger.owners)
@@ -256,7 +305,12 @@ class Loader:
             else:
                 self._restore(before, owners_before, state)
                 logger.debug("loaded plugin %s", declaration.describe())
+                if self.hints is not None:  # a shadowed id stays the host's: loading the plugin never gives it
+                    shadowed = self.ledger.shadowed
+                    ids = [i for i in dict.fromkeys(state.attempted) if declaration not in shadowed.get(i, ())]
+                    self.hints.record(declaration, ids, time.perf_counter() - start)
         self.ledger.load_times[declaration] = time.perf_counter() - start
+        return state.attempted
 
     def _run_source(self, declaration: Declaration, obj: Any) -> Any:
         """Run a Form B source's registration: a hook plugin through pluggy, or a legacy function."""

@@ -19,7 +19,8 @@ from ._ledger import Ledger
 from ._loader import Loader
 from ._log import get_logger
 from ._registry import RawRegistry
-from ._settings import Settings
+from ._learned import PluginHints
+from ._settings import Settings, current
 
 if TYPE_CHECKING:
     from ._adapter import HostAdapter
@@ -77,6 +78,7 @@ class HostManager:
             if discovery is None:
                 discovery = discover(self.host.name, settings=self.settings)
             self.discovery = discovery
+            self.loader.hints = PluginHints(self.host.name, discovery.signatures, self.settings or current())
             self.ledger.add_problems(discovery.problems)
             env_entries: list[Declaration] = []
             for declaration in discovery.declarations:
@@ -129,12 +131,16 @@ class HostManager:
                 self.ledger.owners.pop(key, None)
                 self.loader.noted_write(key)
             return True
+        state.attempted.append(key)
         return self.policy.claim(key, state.declaration)
 
     def already_known(self, env_id: object, declaration: Declaration) -> bool:
         """Does a loading plugin register an id the host already has from someone else? Then it is shadowed."""
         if not isinstance(env_id, str) or not self.raw.has(env_id):
             return False
+        state = self.loader.current()
+        if state is not None:
+            state.attempted.append(env_id)
         owner = self.ledger.owner(env_id)
         if owner is not None and owner.dist.key == declaration.dist.key:
             return False
