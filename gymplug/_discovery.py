@@ -18,7 +18,8 @@ from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 from . import _cache
 from ._cache import Listing
-from ._entries import GROUPS, Declaration, Distribution, EntryProblem, entry_rows, from_rows, normalize_name, printable
+from ._entries import Declaration, Distribution, EntryProblem, entry_rows, from_rows, normalize_name, printable
+from ._hosts import GROUPS
 from ._log import get_logger
 from ._settings import Settings, current
 

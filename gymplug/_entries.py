@@ -7,10 +7,8 @@ import functools
 import re
 from typing import Iterator, NamedTuple, Optional, Sequence, Union
 
-from ._hosts import GROUPS
 
 __all__ = [
-    "GROUPS",
     "ROOT_NAMES",
     "Declaration",
     "Distribution",

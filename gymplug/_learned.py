@@ -34,7 +34,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LearnedStore", "PluginHints", "invalidate", "known", "learn_missing", "store_file"]
+__all__ = ["LearnedStore", "PluginHints", "provides", "invalidate", "known", "learn_missing", "store_file"]
 
 logger = get_logger(__name__)
 
@@ -231,6 +231,19 @@ def learn_missing(
             found[item.dist] = item
         store.save()
     return found
+
+
+def provides(ids: Iterable[str], key: str) -> bool:
+    """Does a source that registered ``ids`` provide ``key`` (an unversioned key: any version of it)?
+
+    >>> provides(["Grid/Maze-v2"], "Grid/Maze"), provides(["Grid/Maze-v2"], "Grid/Maze-v1")
+    (True, False)
+    """
+    ids = tuple(ids)
+    if key in ids:
+        return True
+    prefix = f"{key}-v"
+    return "-v" not in key.rpartition("/")[2] and any(i.startswith(prefix) and i[len(prefix) :].isdigit() for i in ids)
 
 
 class PluginHints:

@@ -14,11 +14,13 @@ import os
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from . import _locks
 from ._entries import Declaration, Form, split_env_id
 from ._errors import GymplugError, one_line
+from ._learned import provides
+from ._locks import importing
 from ._log import get_logger
 
 if TYPE_CHECKING:
@@ -59,34 +61,6 @@ def _resolve(module: str, attr: Optional[str]) -> Any:
     for part in attr.split(".") if attr else ():
         obj = getattr(obj, part)
     return obj
-
-
-def provides(ids: Iterable[str], key: str) -> bool:
-    """Does a source that registered ``ids`` provide ``key`` (an unversioned key: any version of it)?
-
-    >>> provides(["Grid/Maze-v2"], "Grid/Maze"), provides(["Grid/Maze-v2"], "Grid/Maze-v1")
-    (True, False)
-    """
-    ids = tuple(ids)
-    if key in ids:
-        return True
-    prefix = f"{key}-v"
-    return "-v" not in key.rpartition("/")[2] and any(i.startswith(prefix) and i[len(prefix) :].isdigit() for i in ids)
-
-
-def _importing() -> bool:
-    """Is this thread in the middle of an import (holding a module's import lock)?"""
-    try:
-        from importlib import _bootstrap  # type: ignore[attr-defined]
-
-        me = threading.get_ident()
-        for ref in list(_bootstrap._module_locks.values()):
-            lock = ref()
-            if lock is not None and getattr(lock, "owner", None) == me:
-                return True
-    except Exception:  # noqa: BLE001 - a private structure of CPython: if it changed, wait (bounded)
-        return False
-    return False
 
 
 class Loader:
@@ -275,7 +249,7 @@ class Loader:
                 raise
             with self._lock:
                 self._inflight.pop(declaration)[0].set()
-        if waits and not _importing():
+        if waits and not importing():
             for event in waits:
                 if not event.wait(WAIT_SECONDS):
                     logger.warning("gave up waiting %.0f s for another thread's plugin load", WAIT_SECONDS)

@@ -12,7 +12,7 @@ import threading
 import weakref
 from typing import Any, Callable
 
-__all__ = ["Lock", "RLock"]
+__all__ = ["Lock", "RLock", "importing"]
 
 _all: "weakref.WeakSet[_ForkSafe]" = weakref.WeakSet()
 
@@ -47,6 +47,21 @@ def Lock() -> _ForkSafe:  # noqa: N802 - stands for threading.Lock
 
 def RLock() -> _ForkSafe:  # noqa: N802 - stands for threading.RLock
     return _ForkSafe(threading.RLock)
+
+
+def importing() -> bool:
+    """Is this thread in the middle of an import (holding a module's import lock)?"""
+    try:
+        from importlib import _bootstrap  # type: ignore[attr-defined]
+
+        me = threading.get_ident()
+        for ref in list(_bootstrap._module_locks.values()):
+            lock = ref()
+            if lock is not None and getattr(lock, "owner", None) == me:
+                return True
+    except Exception:  # noqa: BLE001 - a private structure of CPython: if it changed, wait (bounded)
+        return False
+    return False
 
 
 def _after_fork_in_child() -> None:

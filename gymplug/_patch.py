@@ -12,10 +12,20 @@ from __future__ import annotations
 import functools
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 if TYPE_CHECKING:
-    from ._activation import HostLink
+    from ._manager import HostManager
+
+
+class Link(Protocol):
+    """What the patch needs of a host's link to gymplug (``_activation.HostLink``)."""
+
+    host: str
+    #: False while the host registers its built-ins: the wrappers then only call the host
+    ready: bool
+
+    def get(self) -> "HostManager": ...
 
 __all__ = ["HostPatch", "apply"]
 
@@ -74,7 +84,7 @@ def _in_namespace(namespace: str, args: tuple, kwargs: dict) -> tuple[tuple, dic
     return (env_id, *args[1:]), kwargs
 
 
-def _lookup_wrapper(link: "HostLink", original: Callable[..., Any], *, import_entry: bool) -> Callable[..., Any]:
+def _lookup_wrapper(link: Link, original: Callable[..., Any], *, import_entry: bool) -> Callable[..., Any]:
     @functools.wraps(original)
     def lookup(id: Any, *args: Any, **kwargs: Any) -> Any:
         if not link.ready:  # during the host's own import
@@ -90,7 +100,7 @@ def _lookup_wrapper(link: "HostLink", original: Callable[..., Any], *, import_en
     return lookup
 
 
-def apply(link: "HostLink", registration: ModuleType, *, lazy_registry: bool, rebind: tuple = ()) -> HostPatch:
+def apply(link: Link, registration: ModuleType, *, lazy_registry: bool, rebind: tuple = ()) -> HostPatch:
     """Patch ``registration`` for ``link``: the lazy registry (on the normal path), the lookups that
     lazy loading and error naming need, and the host's eager plugin loader. Builds nothing more."""
     from ._hosts import facts

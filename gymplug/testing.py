@@ -23,7 +23,8 @@ import warnings
 from typing import Any, Callable, Mapping, Optional
 
 from ._activation import get_manager
-from ._entries import GROUPS, normalize_name
+from ._entries import normalize_name
+from ._hosts import GROUPS
 
 __all__ = ["RULES", "ConformanceError", "ConformanceTests", "declared_envs"]
 

@@ -9,7 +9,7 @@ from importlib import metadata
 from typing import Any, Optional
 
 from .. import _activation
-from .._entries import GROUPS
+from .._hosts import GROUPS
 from .._hosts import facts
 from ._output import CommandError, stdout_to_stderr
 
