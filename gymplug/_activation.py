@@ -44,23 +44,44 @@ class HostLink:
         self.manager: Optional["HostManager"] = None
         #: what gymplug replaced on the host's modules
         self.patch: Optional["HostPatch"] = None
+        #: True once building or attaching the manager failed: gymplug stays out of the way
+        self.failed = False
         self._lock = _locks.RLock()
 
-    def get(self) -> "HostManager":
-        """The manager, built now if need be, and attached if the host is ready."""
+    def get(self) -> Optional["HostManager"]:
+        """The manager, built now if need be, and attached if the host is ready.
+
+        None if gymplug itself is broken (a failed install, a bug): that is logged once, and the
+        host goes on as if gymplug were not there. A plugin's failure never gets here.
+        """
         manager = self.manager
         if manager is None or (self.ready and not manager.attached):
+            if self.failed:
+                return None
             with self._lock:
-                if self.manager is None:
-                    from ._adapter import adapter_for
-                    from ._manager import HostManager
+                try:
+                    if self.manager is None:
+                        from ._adapter import adapter_for
+                        from ._manager import HostManager
 
-                    self.manager = HostManager(adapter_for(self.host, self.registration))
-                manager = self.manager
-                if self.ready and not manager.attached:
-                    manager.attach()
-                    manager.activate_registry()
+                        self.manager = HostManager(adapter_for(self.host, self.registration))
+                    manager = self.manager
+                    if self.ready and not manager.attached:
+                        manager.attach()
+                        manager.activate_registry()
+                except Exception:
+                    self._give_up()
+                    return None
         return manager
+
+    def _give_up(self) -> None:
+        self.failed = True
+        registry = self.registration.registry
+        if getattr(registry, "manager", None) is self:
+            registry.manager = None  # a plain dict from now on
+        import logging
+
+        logging.getLogger("gymplug").exception("gymplug could not attach to %s", self.host)
 
     def detach(self) -> None:
         """Undo the patch; the registry keeps every id but the plugins'."""
@@ -82,11 +103,13 @@ class HostLink:
             self.get()
 
     def on_miss(self, key: object) -> None:
-        if self.ready:
-            self.get().on_miss(key)
+        manager = self.get() if self.ready else None
+        if manager is not None:
+            manager.on_miss(key)
 
     def allow_set(self, key: object) -> bool:
-        return self.get().allow_set(key) if self.ready else True
+        manager = self.get() if self.ready else None
+        return manager.allow_set(key) if manager is not None else True
 
 
 def get_manager(host: str) -> Optional["HostManager"]:
@@ -99,8 +122,9 @@ def get_manager(host: str) -> Optional["HostManager"]:
 def load_all(host: Optional[str] = None) -> None:
     """Load every pending Form B plugin (of ``host``, or of every patched host)."""
     for name, link in list(_links.items()):
-        if host is None or name == host:
-            link.get().load_all()
+        manager = link.get() if host is None or name == host else None
+        if manager is not None:
+            manager.load_all()
 
 
 def _prepare(host: str, registration: ModuleType, *, lazy_registry: bool, rebind: tuple = ()) -> HostLink:
@@ -149,5 +173,6 @@ def activate() -> None:
             rebind = tuple(m for m in (sys.modules.get(host), sys.modules.get(host_facts.envs_module)) if m is not None)
             link = _prepare(host, registration, lazy_registry=False, rebind=rebind)
             manager = link.get()
-            manager.attach(load_plugins=not host_facts.eager_at_import)
+            if manager is not None:
+                manager.attach(load_plugins=not host_facts.eager_at_import)
             link.ready = True

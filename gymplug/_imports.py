@@ -18,7 +18,7 @@ from . import _locks
 from ._entries import Declaration, Distribution, Form
 from ._errors import one_line
 from ._learn import Learned
-from ._learned import known, learn_missing
+from ._learned import known, learn_missing, provides
 from ._log import get_logger
 from ._settings import Settings, current
 from ._sources import Source, find_sources
@@ -92,7 +92,7 @@ class ImportSources:
             return [
                 _declaration(self.group, s)
                 for s in sources
-                if s.key in self._learned and env_id in self._learned[s.key].ids
+                if s.key in self._learned and provides(self._learned[s.key].ids, env_id)
             ]
 
         return providing(usable), providing(disabled)

@@ -234,16 +234,26 @@ def learn_missing(
 
 
 def provides(ids: Iterable[str], key: str) -> bool:
-    """Does a source that registered ``ids`` provide ``key`` (an unversioned key: any version of it)?
+    """Does loading a source that registered ``ids`` answer a lookup of ``key``? It does for the id,
+    for another version of it (the host then names the versions there are), and for a namespaced key,
+    for any id of that namespace (the host then says which names it has).
 
     >>> provides(["Grid/Maze-v2"], "Grid/Maze"), provides(["Grid/Maze-v2"], "Grid/Maze-v1")
-    (True, False)
+    (True, True)
+    >>> provides(["Grid/Maze-v2"], "Grid/Typo-v0"), provides(["Maze-v2"], "Typo-v0"), provides(["Maze-v2"], "Maze")
+    (True, False, True)
     """
-    ids = tuple(ids)
-    if key in ids:
-        return True
-    prefix = f"{key}-v"
-    return "-v" not in key.rpartition("/")[2] and any(i.startswith(prefix) and i[len(prefix) :].isdigit() for i in ids)
+    namespace, slash, rest = key.rpartition("/")
+    name = rest.rsplit("-v", 1)[0] if rest.rsplit("-v", 1)[-1].isdigit() else rest
+    for env_id in ids:
+        if env_id == key:
+            return True
+        other_namespace, _, other_rest = env_id.rpartition("/")
+        if slash and other_namespace == namespace:
+            return True
+        if not slash and not other_namespace and other_rest.rsplit("-v", 1)[0] == name:
+            return True
+    return False
 
 
 class PluginHints:

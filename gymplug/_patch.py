@@ -25,7 +25,7 @@ class Link(Protocol):
     #: False while the host registers its built-ins: the wrappers then only call the host
     ready: bool
 
-    def get(self) -> "HostManager": ...
+    def get(self) -> Optional["HostManager"]: ...
 
 __all__ = ["HostPatch", "apply"]
 
@@ -87,9 +87,9 @@ def _in_namespace(namespace: str, args: tuple, kwargs: dict) -> tuple[tuple, dic
 def _lookup_wrapper(link: Link, original: Callable[..., Any], *, import_entry: bool) -> Callable[..., Any]:
     @functools.wraps(original)
     def lookup(id: Any, *args: Any, **kwargs: Any) -> Any:
-        if not link.ready:  # during the host's own import
+        manager = link.get() if link.ready else None  # not ready: the host's own import
+        if manager is None:
             return original(id, *args, **kwargs)
-        manager = link.get()
         declaration = manager.resolve(id, import_entry=import_entry)
         try:
             return original(id, *args, **kwargs)
@@ -121,9 +121,9 @@ def apply(link: Link, registration: ModuleType, *, lazy_registry: bool, rebind: 
 
     @functools.wraps(host_register)
     def register(*args: Any, **kwargs: Any) -> Any:
-        if not link.ready:  # the host registering its built-ins
+        manager = link.get() if link.ready else None  # not ready: the host registering its built-ins
+        if manager is None:
             return host_register(*args, **kwargs)
-        manager = link.get()
         loader = manager.loader
         state = loader.current()
         if state is not None and state.legacy and state.declaration.namespace is not None:
@@ -141,7 +141,9 @@ def apply(link: Link, registration: ModuleType, *, lazy_registry: bool, rebind: 
 
         @functools.wraps(host_pprint)
         def pprint_registry(print_registry: Optional[dict] = None, *args: Any, **kwargs: Any) -> Any:
-            link.get().load_all()
+            manager = link.get()
+            if manager is not None:
+                manager.load_all()
             if print_registry is None:
                 print_registry = registration.registry
             return host_pprint(print_registry, *args, **kwargs)

@@ -115,6 +115,8 @@ class PendingRegistry(LazyRegistry):
     def _attach(self) -> None:
         if self.manager is not None:
             self.manager.attach_registry()
+            if self.manager is None and type(self) is PendingRegistry:  # gymplug gave up: a plain dict now
+                self.__class__ = LazyRegistry
 
     def _load_for(self, key: object) -> None:
         self._attach()
