@@ -27,6 +27,7 @@ def startup_files(env: Venv) -> list[str]:
     return sorted(p.name for p in env.site_packages.iterdir() if p.name.startswith("gymplug.") and p.suffix in (".pth", ".start"))
 
 
+@pytest.mark.smoke
 def test_editable_install_carries_the_startup_hook(host_venv_factory, wheelhouse, tmp_path):
     env = host_venv_factory("editable")
     source = copy_source(ROOT, tmp_path)

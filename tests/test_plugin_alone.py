@@ -9,9 +9,6 @@ import pytest
 
 from helpers import HOST, PLUGINS, Venv, distributions
 
-pytestmark = pytest.mark.integration
-
-
 def install_requires(plugin) -> list[str]:
     cfg = configparser.ConfigParser()
     cfg.read(plugin / "setup.cfg")
@@ -23,6 +20,8 @@ def test_every_example_plugin_requires_gymplug(plugin):
     assert "gymplug" in install_requires(plugin)
 
 
+@pytest.mark.integration
+@pytest.mark.smoke
 def test_installing_the_plugin_alone_brings_gymplug(tmp_path, wheelhouse):
     env = Venv.create(tmp_path / "env")
     env.install_host()  # the host and what gymplug needs from the index; gymplug itself is not there
