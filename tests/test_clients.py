@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -88,7 +90,12 @@ def test_client_example_runs(request, tmp_path, block):
     if kind not in ENABLED:
         pytest.skip(f"set GYMPLUG_TEST_CLIENTS={kind} (tox run -e clients, clients-torch)")
     client_venv = request.getfixturevalue("client_venv")
-    # Ray keeps its session files under RAY_TMPDIR; keep them out of the shared temp folder
-    env = {"RAY_TMPDIR": str(tmp_path / "ray"), "RAY_USAGE_STATS_ENABLED": "0", **extra_env}
-    proc = run_script(client_venv, tmp_path, code, env)
+    # Ray keeps its sessions and sockets under RAY_TMPDIR: a short path (AF_UNIX paths stop at 107
+    # bytes), of this test's own
+    ray_tmp = tempfile.mkdtemp(prefix="gp-ray-")
+    env = {"RAY_TMPDIR": ray_tmp, "RAY_USAGE_STATS_ENABLED": "0", **extra_env}
+    try:
+        proc = run_script(client_venv, tmp_path, code, env)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     assert proc.returncode == 0
