@@ -93,3 +93,11 @@ def test_internals_and_clients_guides_are_linked():
 def test_license_is_mit():
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License") and "the gymplug authors" in text
+
+
+def test_tox_passes_pyenv_version_to_interpreter_discovery():
+    # .ci/run exports PYENV_VERSION; without it tox's discovery cannot run pyenv's python3.X shims
+    # and skips every pyXY environment
+    tox_ini = (ROOT / "tox.ini").read_text()
+    assert "export PYENV_VERSION=" in (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"passenv =(\n    .*)*\n    PYENV_VERSION\n", tox_ini)
