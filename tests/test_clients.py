@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -69,7 +70,9 @@ def test_example_runs(venv, tmp_path, block):
         # the driver sees a broken pipe; the worker's own error is on stderr, as the guide says
         assert re.search(r"(ConnectionResetError|EOFError|BrokenPipeError)", proc.stderr), proc.stderr
         assert "Process Worker<AsyncVectorEnv>" in proc.stderr
-        assert "PluginDisabledError" in proc.stderr and "gymplug: this environment comes from gymplug-foo" in proc.stderr
+        assert "PluginDisabledError" in proc.stderr
+        if sys.version_info >= (3, 11):  # gymplug's note on the driver's error needs add_note
+            assert "gymplug: this environment comes from gymplug-foo" in proc.stderr
 
 
 @pytest.fixture(scope="module")
