@@ -26,7 +26,7 @@ HOST_REQUIREMENTS = {name: list(f.requirements) for name, f in HOSTS.items()}
 _SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE", "GYMPLUG_CANARY", "GYMPLUG_CACHE")
 # Subprocesses run here, so that `python -c` never imports from the repository (sys.path[0] is the cwd).
 NEUTRAL_CWD = Path(tempfile.mkdtemp(prefix="gymplug-tests-"))
-_IGNORED = shutil.ignore_patterns(".git", ".tox", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests")
+_IGNORED = shutil.ignore_patterns(".git", ".tox", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests")
 
 
 def clean_env(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:

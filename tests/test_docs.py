@@ -60,3 +60,44 @@ def test_authoring_guide_example_installs_makes_and_conforms(tmp_path_factory, w
         env.run_python(code)
     result = run([env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root / "gymplug-racetrack")
     assert "24 passed" in result.stdout  # 8 rules x (racetrack-v0, Track/Oval-v0, Track/Ring-v0)
+
+
+def readme_test_command() -> str:
+    """The command under "Run the tests": the one line of its sh block."""
+    section = (ROOT / "README.md").read_text().split("## Run the tests", 1)[1]
+    block = re.search(r"```sh\n(.*?)\n```", section, re.S).group(1)
+    lines = block.splitlines()
+    assert len(lines) == 1, "the test command is one line"
+    return lines[0]
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    command = readme_test_command()
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert command in ci_lines
+
+
+def test_the_test_command_needs_no_pip_outside_a_venv():
+    # a Debian system Python refuses `python3 -m pip install` (externally-managed-environment)
+    command = readme_test_command()
+    assert command.startswith("python3 -m venv .venv-tox && ")
+    assert "python3 -m pip" not in command
+    assert ".venv-tox/" in (ROOT / ".gitignore").read_text().split() or ".venv-*/" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_internals_and_clients_guides_are_linked():
+    readme = (ROOT / "README.md").read_text()
+    assert "docs/internals.md" in readme and "docs/clients.md" in readme
+
+
+def test_license_is_mit():
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "the gymplug authors" in text
+
+
+def test_tox_passes_pyenv_version_to_interpreter_discovery():
+    # .ci/run exports PYENV_VERSION; without it tox's discovery cannot run pyenv's python3.X shims
+    # and skips every pyXY environment
+    tox_ini = (ROOT / "tox.ini").read_text()
+    assert "export PYENV_VERSION=" in (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"passenv =(\n    .*)*\n    PYENV_VERSION\n", tox_ini)

@@ -27,6 +27,7 @@ def startup_files(env: Venv) -> list[str]:
     return sorted(p.name for p in env.site_packages.iterdir() if p.name.startswith("gymplug.") and p.suffix in (".pth", ".start"))
 
 
+@pytest.mark.smoke
 def test_editable_install_carries_the_startup_hook(host_venv_factory, wheelhouse, tmp_path):
     env = host_venv_factory("editable")
     source = copy_source(ROOT, tmp_path)
@@ -41,12 +42,17 @@ def test_editable_install_carries_the_startup_hook(host_venv_factory, wheelhouse
 
 
 def readme_quickstart(host: str) -> str:
-    """The README's one-line install-and-run command for ``host``."""
-    blocks = re.findall(r"```sh\n(python3 -m venv .*?)\n```", (ROOT / "README.md").read_text(), re.S)
-    for block in blocks:
-        if f"import {host};" in block:
-            return block
+    """The README's install-and-run commands for ``host``, less the ``git clone`` line."""
+    for block in re.findall(r"```sh\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S):
+        lines = [line for line in block.splitlines() if not line.startswith("git clone ")]
+        if lines and lines[0].startswith("python3 -m venv ") and f"import {host};" in block:
+            return "\n".join(lines)
     raise AssertionError(f"README has no quick-start command for {host}")
+
+
+def test_readme_quickstart_starts_from_a_clone():
+    readme = (ROOT / "README.md").read_text()
+    assert "git clone <this repository's URL> gymplug && cd gymplug" in readme
 
 
 def test_readme_quickstart_command_works(tmp_path):
@@ -54,7 +60,7 @@ def test_readme_quickstart_command_works(tmp_path):
     command = readme_quickstart(HOST)
     venv_path = re.search(r"python3 -m venv (\S+)", command).group(1)
     command = command.replace(venv_path, str(tmp_path / "demo"))
-    proc = run(["bash", "-c", command], cwd=source, timeout=900)
+    proc = run(["bash", "-ec", command], cwd=source, timeout=900)
     assert "foo-v0" in proc.stdout
     assert startup_files(Venv(tmp_path / "demo")) == ["gymplug.pth", "gymplug.start"]
 
