@@ -21,7 +21,7 @@ HOOKED = {
 _OFF = {"0", "false", "no", "off"}
 
 # Names of hooked modules whose import went through the finder (so not imported before it).
-hooked = set()
+hooked: set = set()
 
 
 def enabled(variable):

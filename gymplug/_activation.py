@@ -21,6 +21,7 @@ import _gymplug_startup
 from . import _locks
 from ._hosts import HOSTS, facts
 from ._patch import apply
+from ._settings import current
 
 if TYPE_CHECKING:
     from ._manager import HostManager
@@ -46,6 +47,8 @@ class HostLink:
         self.patch: Optional["HostPatch"] = None
         #: True once building or attaching the manager failed: gymplug stays out of the way
         self.failed = False
+        #: the GYMPLUG_* settings as the host was imported: attaching later reads the same
+        self.settings = current()
         self._lock = _locks.RLock()
 
     def get(self) -> Optional["HostManager"]:
@@ -64,7 +67,7 @@ class HostLink:
                         from ._adapter import adapter_for
                         from ._manager import HostManager
 
-                        self.manager = HostManager(adapter_for(self.host, self.registration))
+                        self.manager = HostManager(adapter_for(self.host, self.registration), self.settings)
                     manager = self.manager
                     if self.ready and not manager.attached:
                         manager.attach()

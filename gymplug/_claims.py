@@ -51,19 +51,25 @@ class ClaimPolicy:
                 ledger.conflicts[env_id].append(declaration)
                 return False
             previous = ledger.owners.get(env_id)
-            if previous is None and self.raw.has(env_id):
+            if previous is None:
+                if not self.raw.has(env_id):
+                    ledger.owners[env_id] = declaration
+                    return True
                 ledger.shadow(env_id, declaration)
-                shadowed = True
-            elif previous is not None and previous.dist.key != declaration.dist.key:
+            elif previous.dist.key == declaration.dist.key:
+                ledger.owners[env_id] = declaration  # its own distribution's id again: allowed
+                return True
+            else:
                 ledger.conflicts[env_id] = [previous, declaration]
                 del ledger.owners[env_id]
                 self.raw.drop(env_id)
-                shadowed = False
-            else:
-                ledger.owners[env_id] = declaration
-                return True
-        if shadowed:
-            logger.warning("%s declares %s, which the host already has; the host's stays", declaration.describe(), env_id)
+        # Logged outside the lock: a handler may be slow.
+        if previous is None:
+            logger.warning(
+                "%s declares %s, which the host already has; the host's stays", declaration.describe(), env_id
+            )
         else:
-            logger.warning("%s is declared by both %s and %s; neither is registered", env_id, previous.dist, declaration.dist)
+            logger.warning(
+                "%s is declared by both %s and %s; neither is registered", env_id, previous.dist, declaration.dist
+            )
         return False

@@ -152,7 +152,9 @@ def _scan_directory(directory: str) -> tuple[Listing, int, list[EntryProblem]]:
             continue
         name, version = _folder_name(folder)
         version = version or _version_from_pkg_info(os.path.join(directory, folder))
-        signature, sections, failed = _cache.ABSENT, {}, []
+        signature = _cache.ABSENT
+        sections: dict[str, list[str]] = {}
+        failed: list[tuple[str, str]] = []
         try:
             found, data = _read_regular(os.path.join(directory, folder, "entry_points.txt"))
             if found is not None:

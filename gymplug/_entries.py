@@ -283,7 +283,10 @@ def entry_rows(text: str, group: str) -> list[str]:
         return [text for name, value in fast for text in (name, value, "env")]
     rows: list[str] = []
     for name, value, line in parse_entry_points_text(text, group):
-        rows += _classify(name, value) if name is not None and value is not None else (line, "", "!the line is not 'name = value'")
+        if name is not None and value is not None:
+            rows += _classify(name, value)
+        else:
+            rows += (line, "", "!the line is not 'name = value'")
     return rows
 
 

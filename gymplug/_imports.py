@@ -32,7 +32,8 @@ logger = get_logger(__name__)
 
 
 def _declaration(group: str, source: Source) -> Declaration:
-    return Declaration(Distribution(source.key, source.version), group, "__import__", ",".join(source.modules), Form.IMPORT)
+    modules = ",".join(source.modules)
+    return Declaration(Distribution(source.key, source.version), group, "__import__", modules, Form.IMPORT)
 
 
 class ImportSources:
@@ -125,7 +126,7 @@ class ImportSources:
         """(id, declaration, entry point) of every learned id of an installed source, for listings."""
         usable, disabled = self.sources()
         known = self.known()
-        rows = []
+        rows: list[tuple[str, Declaration, Optional[str]]] = []
         for source in usable + disabled:
             item = known.get(source.key)
             if item is None:

@@ -8,7 +8,7 @@ methods: :meth:`Ledger.explain` is the error a lookup raises, :meth:`Ledger.entr
 from __future__ import annotations
 
 import enum
-from typing import Callable, Iterator, NamedTuple, Optional
+from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
 from . import _locks
 from ._entries import Declaration, EntryProblem, Form, printable
@@ -186,10 +186,11 @@ class Ledger:
             notes.append(f"gymplug: plugins that failed to load, and may have provided it: {failed}")
         roots = sorted({str(d.dist) for d in self.disabled if d.form is Form.PLUGIN and d.namespace is None})
         if roots:
-            notes.append(f"gymplug: GYMPLUG_DISABLE blocks root-namespace plugins that may provide it: {', '.join(roots)}")
+            blocked = ", ".join(roots)
+            notes.append(f"gymplug: GYMPLUG_DISABLE blocks root-namespace plugins that may provide it: {blocked}")
         return "\n".join(notes) or None
 
-    def entries(self, pending: Iterator[Declaration] = iter(())) -> Iterator[Entry]:
+    def entries(self, pending: Iterable[Declaration] = ()) -> Iterator[Entry]:
         """Everything but the plain registered ids: conflicts, shadowed, pending, broken, disabled, refused."""
         for env_id, claims in list(self.conflicts.items()):
             names = ", ".join(str(d.dist) for d in claims)
@@ -214,9 +215,11 @@ class Ledger:
         for declaration, exc in list(self.failures.items()):
             yield Finding("problem", f"plugin {declaration.describe()} failed to load: {describe_exception(exc)}")
         for env_id, claims in list(self.conflicts.items()):
-            yield Finding("problem", f"'{env_id}' is declared by {' and '.join(str(d.dist) for d in claims)}: none is registered")
+            names = " and ".join(str(d.dist) for d in claims)
+            yield Finding("problem", f"'{env_id}' is declared by {names}: none is registered")
         for env_id, claims in list(self.shadowed.items()):
-            yield Finding("warning", f"'{env_id}' of {', '.join(str(d.dist) for d in claims)} is shadowed by the host's own")
+            names = ", ".join(str(d.dist) for d in claims)
+            yield Finding("warning", f"'{env_id}' of {names} is shadowed by the host's own")
         for declaration, env_id, reason in list(self.rejected):
             yield Finding("warning", f"{declaration.describe()} registered '{printable(env_id)}', refused: {reason}")
         for declaration in self.disabled:

@@ -212,13 +212,15 @@ class Loader:
             waits = [  # never a load of this very thread (a plugin that looks ids up while it registers)
                 event
                 for declaration, (event, thread) in self._inflight.items()
-                if thread != me and declaration not in todo and (namespaces is None or declaration.namespace in namespaces)
+                if thread != me
+                and declaration not in todo
+                and (namespaces is None or declaration.namespace in namespaces)
             ]
         return todo, waits
 
     def load_for(self, key: object) -> None:
         """A lookup of ``key`` missed: load the pending plugins of its namespace and the root ones."""
-        if not isinstance(key, str) or getattr(self._local, "quiet", 0) or not self.has_work():
+        if not isinstance(key, str) or self.is_quiet() or not self.has_work():
             return
         namespace = key.split("/", 1)[0] if "/" in key else None
         namespaces = (namespace, None) if namespace is not None else (None,)
@@ -296,7 +298,9 @@ class Loader:
                 f"an env entry needs a versioned id, such as '{declaration.name}-v0 = {declaration.value}'"
             )
         if not callable(obj):
-            raise TypeError(f"'{declaration.value}' has no gymplug_register_envs hook and is not a registration function")
+            raise TypeError(
+                f"'{declaration.value}' has no gymplug_register_envs hook and is not a registration function"
+            )
         # gym 0.22-0.26 / gymnasium 0.26-0.29 called it inside namespace(name), which sets a global of
         # the host; the host patch applies the namespace in this thread only (see Loading.legacy).
         state = self.current()
@@ -364,7 +368,8 @@ class Loader:
                     self.ledger.owners[env_id] = previous
             if previous is None:
                 self.ledger.shadow(env_id, declaration)
-            self.policy.refuse(declaration, env_id, "it removed or replaced an environment registered before it; restored")
+            reason = "it removed or replaced an environment registered before it; restored"
+            self.policy.refuse(declaration, env_id, reason)
 
     def after_fork_in_child(self) -> None:
         """The threads that were loading do not exist here: their loads are pending again (locks: see _locks)."""

@@ -52,10 +52,10 @@ def RLock() -> _ForkSafe:  # noqa: N802 - stands for threading.RLock
 def importing() -> bool:
     """Is this thread in the middle of an import (holding a module's import lock)?"""
     try:
-        from importlib import _bootstrap  # type: ignore[attr-defined]
+        from importlib import _bootstrap
 
         me = threading.get_ident()
-        for ref in list(_bootstrap._module_locks.values()):
+        for ref in list(getattr(_bootstrap, "_module_locks", {}).values()):
             lock = ref()
             if lock is not None and getattr(lock, "owner", None) == me:
                 return True

@@ -102,7 +102,7 @@ class HostManager:
 
         registry = self.host.registration.registry
         if type(registry) is PendingRegistry:
-            registry.__class__ = LazyRegistry
+            registry.__class__ = LazyRegistry  # type: ignore[assignment] # the same layout: a switch of behaviour
 
     # -- called by the lazy registry and the host patch -------------------------------------------
 
@@ -160,25 +160,22 @@ class HostManager:
         Returns the declaration that provides the env, or None when it is not a plugin's. A miss
         loads only the plugins of the id's namespace and the root ones.
         """
-        if isinstance(env, str):
-            if ":" in env:  # "module:id": the host imports the module itself
-                return None
-            env_id = env
-        else:
-            env_id = getattr(env, "id", None)
-            if not isinstance(env_id, str):
-                return None
+        env_id = env if isinstance(env, str) else getattr(env, "id", None)
+        if not isinstance(env_id, str) or ":" in env_id:  # "module:id": the host imports the module itself
+            return None
         if not self._present(env_id):
             parsed = split_env_id(env_id)
             latest = None
             if parsed is not None and parsed[2] is None:
-                latest = self.host.latest_version(parsed[0], parsed[1])
+                namespace, name, _ = parsed
+                latest = self.host.latest_version(namespace, name)
+                if latest is not None:
+                    env_id = f"{namespace}/{name}-v{latest}" if namespace else f"{name}-v{latest}"
             if latest is None:
                 error = self.ledger.explain(env_id) or self._explain_disabled_provider(env_id)
                 if error is not None:
                     raise error
                 return None
-            env_id = f"{parsed[0]}/{parsed[1]}-v{latest}" if parsed[0] else f"{parsed[1]}-v{latest}"
         declaration = self.ledger.owner(env_id)
         if declaration is not None and import_entry:
             self._check_entry_point(env_id, declaration)

@@ -27,6 +27,13 @@ class Link(Protocol):
 
     def get(self) -> Optional["HostManager"]: ...
 
+    # what the registry calls (gymplug._registry)
+    def on_miss(self, key: object) -> None: ...
+
+    def allow_set(self, key: object) -> bool: ...
+
+    def attach_registry(self) -> None: ...
+
 __all__ = ["HostPatch", "apply"]
 
 

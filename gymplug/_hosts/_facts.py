@@ -51,10 +51,9 @@ class HostFacts(NamedTuple):
             return None
         if major < self.numpy_below:
             return None
-        return (
-            f"{self.name} {host_version or ''}".rstrip() + f" does not work with numpy {numpy_version}: pip install 'numpy<{self.numpy_below}'"
-            " (or move to gymnasium)"
-        )
+        host = f"{self.name} {host_version or ''}".rstrip()
+        fix = f"pip install 'numpy<{self.numpy_below}'"
+        return f"{host} does not work with numpy {numpy_version}: {fix} (or move to gymnasium)"
 
     def errors(self) -> dict[type, type]:
         """gymplug's plugin errors, each also a subclass of the host's ``error.Error``.

@@ -93,8 +93,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         results.append((host, env_id, known or check_one(host, env_id, args.steps, kwargs)))
     failed = [r for r in results if r[2] is not None]
     if args.json:
-        rows = [{"id": i, "host": h, "ok": e is None, "error": e} for h, i, e in results]
-        emit_json({"format": JSON_FORMAT, "results": rows})
+        emit_json({"format": JSON_FORMAT, "results": [{"id": i, "host": h, "ok": e is None, "error": e}
+                                                      for h, i, e in results]})
     elif args.quiet:
         for host, env_id, error in failed:
             error_line(f"check failed: {env_id} ({host}): {error}")
