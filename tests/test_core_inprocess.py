@@ -3,8 +3,11 @@ of the real host's registration module (its own registry; the host's code), undo
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import textwrap
+import warnings
 import threading
 from pathlib import Path
 
@@ -168,3 +171,40 @@ def test_the_lazy_registry_does_not_load_on_iteration(registration, plugin_modul
     len(registration.registry)
     assert "ns_lazy" not in sys.modules
     assert registration.registry.get("Lazy/A-v0") is not None
+
+
+def test_a_plugin_re_registering_ids_the_user_registered_by_hand_warns_nothing(registration, plugin_modules):
+    # minigrid 2.3.1's documented workaround: `import minigrid` by hand, then its entry point loads too.
+    plugin_modules(
+        "by_hand",
+        """
+        registration = None
+        def register_envs():
+            for n in range(5):
+                registration.register(id=f"Hand{n}-v0", entry_point="by_hand:Env")
+        """,
+    )
+    import by_hand
+
+    by_hand.registration = registration
+    manager = attach(registration, declare("hand", "__root__", "by_hand:register_envs"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the host's "Overriding environment" would fail the test
+        by_hand.register_envs()  # the user's own import: not a plugin load
+        assert "Unknown-v0" not in registration.registry  # a miss loads the root plugin, which re-registers
+    assert "by_hand" in [d.module for d in manager.ledger.load_times]
+    assert sorted(manager.ledger.shadowed) == [f"Hand{n}-v0" for n in range(5)]
+
+
+def test_the_startup_loader_never_hides_the_hosts_own_error(tmp_path):
+    # A host whose registration module raises must fail loudly, gymplug's hook or not.
+    package = tmp_path / "gymnasium"
+    (package / "envs").mkdir(parents=True)
+    (package / "__init__.py").write_text("from gymnasium.envs import registration\n")
+    (package / "envs" / "__init__.py").write_text("")
+    (package / "envs" / "registration.py").write_text("raise RuntimeError('the host is broken')\n")
+    code = "import _gymplug_startup; _gymplug_startup.install(force=True)\nimport gymnasium\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert proc.returncode != 0
+    assert "RuntimeError: the host is broken" in proc.stderr
