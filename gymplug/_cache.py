@@ -53,14 +53,20 @@ _TEXT_COLUMNS = ("folders", "names", "versions")
 _FOLDER_FORBIDDEN = frozenset(filter(None, ("\0", "/", os.sep, os.altsep)))
 
 
-def cache_file(settings: Optional[Settings] = None) -> Optional[str]:
-    """This interpreter's cache file, or None when GYMPLUG_CACHE turns the cache off."""
+def interpreter_file(prefix: str, version: int, settings: Optional[Settings] = None) -> Optional[str]:
+    """``<cache dir>/<prefix>-<hash>.json``, one per gymplug version, file format, interpreter and
+    environment; None when GYMPLUG_CACHE turns the cache off."""
     settings = current() if settings is None else settings
     if not settings.cache:
         return None
-    identity = "\0".join((str(FORMAT), __version__, sys.prefix, sys.executable, sys.version))
-    name = f"discovery-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json"
+    identity = "\0".join((str(version), __version__, sys.prefix, sys.executable, sys.version))
+    name = f"{prefix}-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json"
     return os.path.join(settings.default_cache_dir(), name)
+
+
+def cache_file(settings: Optional[Settings] = None) -> Optional[str]:
+    """This interpreter's cache file, or None when GYMPLUG_CACHE turns the cache off."""
+    return interpreter_file("discovery", FORMAT, settings)
 
 
 def invalidate_caches() -> None:

@@ -14,20 +14,17 @@ process learns what it finds missing and the last write wins.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
-import sys
 import time
 from typing import Any, Iterable, Iterator, Mapping, Optional, TextIO
 
-from ._cache import read_private_json, trusted, write_private_json
+from ._cache import interpreter_file, read_private_json, trusted, write_private_json
 from ._entries import Declaration
 from ._learn import DEFAULT_TIMEOUT, Learned, learn_many
 from ._log import get_logger
 from ._settings import Settings, current
 from ._sources import Source
-from ._version import __version__
 
 try:
     import fcntl
@@ -46,12 +43,7 @@ _POLL = 0.05
 
 def store_file(settings: Optional[Settings] = None) -> Optional[str]:
     """This interpreter's learned store, beside the discovery cache; None when GYMPLUG_CACHE is off."""
-    settings = current() if settings is None else settings
-    if not settings.cache:
-        return None
-    identity = "\0".join((str(FORMAT), __version__, sys.prefix, sys.executable, sys.version))
-    name = f"learned-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json"
-    return os.path.join(settings.default_cache_dir(), name)
+    return interpreter_file("learned", FORMAT, settings)
 
 
 def invalidate(settings: Optional[Settings] = None) -> None:

@@ -71,6 +71,16 @@ class Canary:
         return self.path.read_text().split() if self.path.exists() else []
 
 
+@pytest.fixture
+def registration():
+    """A private copy of the host's registration module (see tests/inproc.py), forgotten afterwards."""
+    from inproc import private_registration
+
+    module = private_registration()
+    yield module
+    del sys.modules[module.__name__]
+
+
 @pytest.fixture(scope="session")
 def host() -> str:
     return HOST

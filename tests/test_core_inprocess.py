@@ -7,25 +7,18 @@ import os
 import subprocess
 import sys
 import textwrap
-import warnings
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
 
 from helpers import HOST
-from inproc import attach, declare, private_registration
+from inproc import attach, declare
 
 from gymplug._errors import EnvConflictError, PluginLoadError
 from gymplug._ledger import Status
 from gymplug._registry import LazyRegistry
-
-
-@pytest.fixture
-def registration():
-    module = private_registration()
-    yield module
-    del sys.modules[module.__name__]
 
 
 @pytest.fixture

@@ -14,16 +14,9 @@ from pathlib import Path
 import pytest
 
 from helpers import HOST
-from inproc import attach, declare, private_registration
+from inproc import attach, declare
 
 TESTS = Path(__file__).resolve().parent
-
-
-@pytest.fixture
-def registration():
-    module = private_registration()
-    yield module
-    del sys.modules[module.__name__]
 
 
 @pytest.fixture

@@ -9,22 +9,14 @@ from __future__ import annotations
 import copy
 import json
 import pickle
-import sys
 
 import pytest
 
-from inproc import declare, pending, private_registration
+from inproc import declare, pending
 
 from gymplug._registry import LazyRegistry, PendingRegistry
 
 PLUGIN_ID = "Plugged-v0"
-
-
-@pytest.fixture
-def registration():
-    module = private_registration()
-    yield module
-    del sys.modules[module.__name__]
 
 
 def ids(value) -> set:
