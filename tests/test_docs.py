@@ -19,6 +19,7 @@ def test_readme_has_marked_examples():
     assert marked_blocks()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("index", range(len(marked_blocks())))
 def test_readme_example_runs(venv, index):
     code = marked_blocks()[index]
