@@ -190,6 +190,10 @@ class Loader:
         ids = self.hints.ids(declaration)
         return None if ids is None else provides(ids, key)
 
+    def _registered(self, namespace: Optional[str], key: str) -> bool:
+        hints = self.hints
+        return hints is not None and any(key in (hints.ids(d) or ()) for d in self.pending.get(namespace, ()))
+
     def _take(
         self, namespaces: Optional[tuple[Optional[str], ...]], key: Optional[str] = None
     ) -> tuple[list[Declaration], list[threading.Event]]:
@@ -223,7 +227,10 @@ class Loader:
         if not isinstance(key, str) or self.is_quiet() or not self.has_work():
             return
         namespace = key.split("/", 1)[0] if "/" in key else None
-        namespaces = (namespace, None) if namespace is not None else (None,)
+        namespaces: tuple[Optional[str], ...] = (namespace, None) if namespace is not None else (None,)
+        # A plugin of another namespace known to have registered this very id (refused there, so that
+        # its refusal can be explained) loads too.
+        namespaces += tuple(n for n in list(self.pending) if n not in namespaces and self._registered(n, key))
         todo, waits = self._take(namespaces, key)
         delivered = self._run((todo, waits))
         if todo and not provides(delivered, key) and any(self.pending.get(n) for n in namespaces):

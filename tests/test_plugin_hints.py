@@ -71,3 +71,10 @@ def test_a_provider_that_does_not_deliver_falls_back_to_the_rest(venv, tmp_path:
     made = run(venv, tmp_path, canary, f"print({HOST}.spec('RootThing-v0').id)")
     assert made.stdout.split() == ["RootThing-v0"], made.stderr
     assert root_imports(canary) == ROOTS
+
+
+def test_an_id_refused_in_an_earlier_process_says_why_in_a_fresh_one(venv, tmp_path: Path, canary) -> None:
+    # gp-fixture-hooks' plugin of namespace Hooks registers Elsewhere/Gamma-v0, which gymplug refuses.
+    run(venv, tmp_path, canary, f"'Hooks/Alpha-v0' in {HOST}.registry")  # the Hooks plugin loads, and is learned
+    proc = run(venv, tmp_path, canary, f"{HOST}.make('Elsewhere/Gamma-v0')")
+    assert "PluginLoadError" in proc.stderr and "outside the namespace 'Hooks'" in proc.stderr, proc.stderr
