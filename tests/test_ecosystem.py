@@ -64,8 +64,8 @@ def imported(code: str, cache: Path, **extra: str) -> list[str]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def gymplug(*args: str, cache: Path) -> Any:
-    proc = run([sys.executable, "-m", "gymplug", *args, "--json"], env={"GYMPLUG_CACHE_DIR": str(cache)}, timeout=TIMEOUT, check=False)
+def gymplug(*args: str, cache: Path, python: Path = Path(sys.executable)) -> Any:
+    proc = run([python, "-m", "gymplug", *args, "--json"], env={"GYMPLUG_CACHE_DIR": str(cache)}, timeout=TIMEOUT, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout)
 
@@ -112,3 +112,14 @@ def test_ale_py_needs_its_module_named(tmp_path: Path) -> None:
     assert plain.returncode != 0 and "NamespaceNotFound" in plain.stderr, plain.stderr
     assert imported(make(f"{ALE.module}:{ALE.env_id}"), cache) == [ALE.module]
     assert imported(f"import gymnasium, ale_py\ngymnasium.register_envs(ale_py)\n{make(ALE.env_id)}", cache) == [ALE.module]
+
+
+def test_what_index_learned_serves_a_python_of_another_name(tmp_path: Path) -> None:
+    """A venv's `python` and `python3` are one environment: `gymplug index` run by either (pip writes
+    `python3` in the script's first line when run as `pip`) learns for a program run by the other."""
+    here = Path(sys.executable)
+    other = here.with_name("python3" if here.name != "python3" else "python")
+    cache = tmp_path / "cache"
+    assert "minigrid" in {s["distribution"] for s in gymplug("index", cache=cache, python=other)["sources"]}
+    proc = run([here, "-c", make(PACKAGES[0].env_id)], env={"GYMPLUG_CACHE_DIR": str(cache), "GYMPLUG_LEARN": "0"}, timeout=TIMEOUT, check=False)
+    assert proc.returncode == 0, proc.stderr
