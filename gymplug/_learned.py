@@ -49,7 +49,8 @@ def store_file(settings: Optional[Settings] = None) -> Optional[str]:
     settings = current() if settings is None else settings
     if not settings.cache:
         return None
-    identity = "\0".join((str(FORMAT), __version__, sys.prefix, sys.executable, sys.version))
+    executable = os.path.realpath(sys.executable) if sys.executable else ""  # a venv's python and python3: one store
+    identity = "\0".join((str(FORMAT), __version__, sys.prefix, executable, sys.version))
     name = f"learned-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json"
     return os.path.join(settings.default_cache_dir(), name)
 
