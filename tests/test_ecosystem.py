@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from helpers import run
+from helpers import NEUTRAL_CWD, clean_env, run
 
 pytestmark = [
     pytest.mark.ecosystem,
@@ -123,3 +124,28 @@ def test_what_index_learned_serves_a_python_of_another_name(tmp_path: Path) -> N
     assert "minigrid" in {s["distribution"] for s in gymplug("index", cache=cache, python=other)["sources"]}
     proc = run([here, "-c", make(PACKAGES[0].env_id)], env={"GYMPLUG_CACHE_DIR": str(cache), "GYMPLUG_LEARN": "0"}, timeout=TIMEOUT, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_async_vector_workers_make_a_learned_id(tmp_path: Path) -> None:
+    """Each worker is a new process: it finds the id in the store its parent wrote."""
+    code = "import gymnasium\nv = gymnasium.make_vec('FlappyBird-v0', num_envs=2, vectorization_mode='async')\nv.reset(seed=0)\nv.close()\n"
+    assert imported(code, tmp_path / "cache") == ["flappy_bird_gymnasium"]
+
+
+@pytest.mark.xfail(reason="bug: the CLI reports a closed stdout as 'gymplug: error: BrokenPipeError' and exits 1", strict=True)
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    """`gymplug list --no-import | head`: the learned ids make a table larger than a pipe holds."""
+    cache = tmp_path / "cache"
+    gymplug("index", cache=cache)
+    args = [sys.executable, "-m", "gymplug", "list", "--no-import"]
+    env = clean_env({"GYMPLUG_CACHE_DIR": str(cache)})
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=NEUTRAL_CWD) as proc:
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            assert proc.stdout.readline().startswith(b"ID")
+            proc.stdout.close()
+            proc.wait(timeout=TIMEOUT)
+            err = proc.stderr.read().decode()
+        finally:
+            proc.kill()
+    assert "Error" not in err and proc.returncode in (0, -13), (proc.returncode, err)  # -13: died of SIGPIPE, as head's writers do
