@@ -59,7 +59,8 @@ def interpreter_file(prefix: str, version: int, settings: Optional[Settings] = N
     settings = current() if settings is None else settings
     if not settings.cache:
         return None
-    identity = "\0".join((str(version), __version__, sys.prefix, sys.executable, sys.version))
+    executable = os.path.realpath(sys.executable) if sys.executable else ""  # a venv's python and python3: one file
+    identity = "\0".join((str(version), __version__, sys.prefix, executable, sys.version))
     name = f"{prefix}-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.json"
     return os.path.join(settings.default_cache_dir(), name)
 

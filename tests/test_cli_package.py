@@ -77,3 +77,21 @@ def test_readme_synopses_list_every_option():
         options = {s for a in sub._actions for s in a.option_strings[-1:] if s not in ("--help", "--verbose", "--quiet")}
         for option in options:
             assert re.search(rf"{re.escape(option)}\b", synopses[name]), (name, option)
+
+
+def test_a_reader_that_goes_away_is_no_error():
+    """`gymplug list --all | head -1`: the pipe closes before gymplug is done writing."""
+    import subprocess
+
+    from helpers import HOST, NEUTRAL_CWD, clean_env
+
+    args = [sys.executable, "-m", "gymplug", "list", "--all", "--host", HOST]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(), cwd=NEUTRAL_CWD) as proc:
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            proc.stdout.close()  # before the command has written anything
+            proc.wait(timeout=120)
+            err = proc.stderr.read().decode()
+        finally:
+            proc.kill()
+    assert "Error" not in err and proc.returncode == 141, (proc.returncode, err)

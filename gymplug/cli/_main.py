@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -94,6 +95,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("gymplug: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`gymplug list | head`): no error of ours
+        # Python would complain again while flushing stdout at exit: point it at devnull (as its docs advise).
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
     except Exception as exc:
         if args.verbose:
             import traceback
