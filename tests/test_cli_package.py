@@ -74,7 +74,8 @@ def test_readme_synopses_list_every_option():
     parser = gymplug.cli.build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
     for name, sub in commands.items():
-        options = {s for a in sub._actions for s in a.option_strings[-1:] if s not in ("--help", "--verbose", "--quiet")}
+        ignored = ("--help", "--verbose", "--quiet")
+        options = {s for a in sub._actions for s in a.option_strings[-1:] if s not in ignored}
         for option in options:
             assert re.search(rf"{re.escape(option)}\b", synopses[name]), (name, option)
 
