@@ -72,7 +72,7 @@ def test_a_miss_that_no_source_explains_imports_nothing(site: Site) -> None:
     before = site.imports()
     proc = site.run(f"{HOST}.make('NoSuchEnvAnywhere-v0')")
     assert proc.returncode != 0 and "NoSuchEnvAnywhere" in proc.stderr
-    assert site.json(f"print('CartPole' in {HOST}.registry, 'Typo/Thing-v0' in {HOST}.registry)") == []
+    assert site.json(f"print('CartPole' in {HOST}.envs.registry, 'Typo/Thing-v0' in {HOST}.envs.registry)") == []
     assert site.imports() == before  # no child, no provider
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from helpers import HOST
+
 from gymplug import _learned
 from gymplug._learn import Learned
 from gymplug._settings import Settings
@@ -112,7 +114,7 @@ def test_a_child_that_outlives_its_time_is_killed_with_what_it_started(tmp_path:
     )
     source = Source("gp-sleeper", "1", ("gp_sleeper",), (0,) * 8, "nowhere")
     started = time.monotonic()
-    result = learn("gymnasium", source, timeout=2.0, path=[str(tmp_path), *sys.path])
+    result = learn(HOST, source, timeout=2.0, path=[str(tmp_path), *sys.path])
     assert result.error == "timed out after 2 s importing gp_sleeper" and time.monotonic() - started < 15
     grandchild = int((tmp_path / "pid").read_text())
     for _ in range(100):  # reaped by init once killed; a zombie lingers briefly

@@ -27,39 +27,39 @@ def root_imports(canary) -> list[str]:
 
 
 def test_root_plugins_are_learned_once_then_a_miss_loads_none(venv, tmp_path: Path, canary) -> None:
-    first = run(venv, tmp_path, canary, f"print('Nothing-v0' in {HOST}.registry)")
+    first = run(venv, tmp_path, canary, f"print('Nothing-v0' in {HOST}.envs.registry)")
     assert first.returncode == 0, first.stderr
     assert first.stdout.split() == ["False"]
     assert root_imports(canary) == ROOTS  # unknown yet: every root plugin loads
     canary.path.unlink()
-    second = run(venv, tmp_path, canary, f"print('Nothing-v0' in {HOST}.registry, 'CartPole' in {HOST}.registry)")
+    second = run(venv, tmp_path, canary, f"print('Nothing-v0' in {HOST}.envs.registry, 'CartPole' in {HOST}.envs.registry)")
     assert second.stdout.split() == ["False", "False"], second.stderr
     assert root_imports(canary) == []  # learned: no root plugin provides these
 
 
 def test_a_learned_id_loads_only_its_plugin(venv, tmp_path: Path, canary) -> None:
-    run(venv, tmp_path, canary, f"'Nothing-v0' in {HOST}.registry")  # learn
+    run(venv, tmp_path, canary, f"'Nothing-v0' in {HOST}.envs.registry")  # learn
     canary.path.unlink()
     made = run(venv, tmp_path, canary, f"print({HOST}.spec('RootThing-v1').id)")
     assert made.stdout.split() == ["RootThing-v1"], made.stderr
     assert root_imports(canary) == ["gp_rootlegacy"]
     canary.path.unlink()
     # An unversioned lookup (as make("RootShadowOk") does first) loads the plugin of any of its versions.
-    code = f"'RootShadowOk' in {HOST}.registry\nprint('RootShadowOk-v0' in list({HOST}.registry.keys()))"
+    code = f"'RootShadowOk' in {HOST}.envs.registry\nprint('RootShadowOk-v0' in list({HOST}.envs.registry.keys()))"
     unversioned = run(venv, tmp_path, canary, code)
     assert unversioned.stdout.split() == ["True"], unversioned.stderr
     assert root_imports(canary) == ["gp_rootshadow"]
 
 
 def test_learning_off_loads_every_root_plugin_as_before(venv, tmp_path: Path, canary) -> None:
-    run(venv, tmp_path, canary, f"'Nothing-v0' in {HOST}.registry")  # learn
+    run(venv, tmp_path, canary, f"'Nothing-v0' in {HOST}.envs.registry")  # learn
     canary.path.unlink()
-    run(venv, tmp_path, canary, f"'Nothing-v0' in {HOST}.registry", GYMPLUG_LEARN="0")
+    run(venv, tmp_path, canary, f"'Nothing-v0' in {HOST}.envs.registry", GYMPLUG_LEARN="0")
     assert root_imports(canary) == ROOTS
 
 
 def test_a_provider_that_does_not_deliver_falls_back_to_the_rest(venv, tmp_path: Path, canary) -> None:
-    run(venv, tmp_path, canary, f"'Nothing-v0' in {HOST}.registry")  # learn
+    run(venv, tmp_path, canary, f"'Nothing-v0' in {HOST}.envs.registry")  # learn
     (store,) = (tmp_path / "cache").glob("learned-*.json")
     data = json.loads(store.read_text())
     entries = data["hosts"][HOST]
@@ -75,6 +75,6 @@ def test_a_provider_that_does_not_deliver_falls_back_to_the_rest(venv, tmp_path:
 
 def test_an_id_refused_in_an_earlier_process_says_why_in_a_fresh_one(venv, tmp_path: Path, canary) -> None:
     # gp-fixture-hooks' plugin of namespace Hooks registers Elsewhere/Gamma-v0, which gymplug refuses.
-    run(venv, tmp_path, canary, f"'Hooks/Alpha-v0' in {HOST}.registry")  # the Hooks plugin loads, and is learned
+    run(venv, tmp_path, canary, f"'Hooks/Alpha-v0' in {HOST}.envs.registry")  # the Hooks plugin loads, and is learned
     proc = run(venv, tmp_path, canary, f"{HOST}.make('Elsewhere/Gamma-v0')")
     assert "PluginLoadError" in proc.stderr and "outside the namespace 'Hooks'" in proc.stderr, proc.stderr

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 from .. import testing
 from ._args import add_kwargs_options, make_kwargs, non_negative_int
 from ._catalog import PROBLEMS, catalog, plugin_envs
-from ._hosts import attach, describe_error, find_env, selected_hosts
+from ._hosts import host_problem, attach, describe_error, find_env, selected_hosts
 from ._list import matches, no_plugin_envs
 from ._output import (
     EXIT_OK,
@@ -52,7 +52,9 @@ def check_one(host: str, env_id: str, steps: int, kwargs: Optional[dict] = None)
                 warnings.simplefilter("ignore")  # the rules that care about warnings record their own
                 rule(host, env_id, kwargs=kwargs)
         except testing.ConformanceError as exc:
-            return str(exc).splitlines()[0].removeprefix(f"{env_id}: ")
+            line = str(exc).splitlines()[0].removeprefix(f"{env_id}: ")
+            problem = host_problem(host)  # gym 0.26 with numpy 2 breaks its own checker: name the fix
+            return f"{line} ({problem})" if problem else line
         except Exception as exc:
             return f"{name}: {describe_error(exc, host)}"
     return None

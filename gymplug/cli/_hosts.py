@@ -9,6 +9,7 @@ from importlib import metadata
 from typing import Any, Optional
 
 from .. import _activation
+from .._errors import safe_str
 from .._hosts import GROUPS
 from .._hosts import facts
 from ._output import CommandError, stdout_to_stderr
@@ -56,7 +57,7 @@ def host_problem(host: str) -> Optional[str]:
 
 def describe_error(exc: BaseException, host: Optional[str]) -> str:
     """``exc`` on one line; when the host is known not to work here, the line names the fix."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
+    text = (safe_str(exc).splitlines() or [""])[0]
     line = f"{type(exc).__name__}: {text}".rstrip(": ") if not isinstance(exc, CommandError) else text
     problem = host_problem(host) if host else None
     return f"{line} ({problem})" if problem else line
