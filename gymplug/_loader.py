@@ -232,8 +232,9 @@ class Loader:
         # its refusal can be explained) loads too.
         namespaces += tuple(n for n in list(self.pending) if n not in namespaces and self._registered(n, key))
         todo, waits = self._take(namespaces, key)
+        promised = [d for d in todo if self._wanted(d, key)]
         delivered = self._run((todo, waits))
-        if todo and not provides(delivered, key) and any(self.pending.get(n) for n in namespaces):
+        if promised and not provides(delivered, key) and any(self.pending.get(n) for n in namespaces):
             # A source known to provide it did not: the hints are stale; load the rest, as if unknown.
             self._run(self._take(namespaces))
 

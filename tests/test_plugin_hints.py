@@ -78,3 +78,15 @@ def test_an_id_refused_in_an_earlier_process_says_why_in_a_fresh_one(venv, tmp_p
     run(venv, tmp_path, canary, f"'Hooks/Alpha-v0' in {HOST}.envs.registry")  # the Hooks plugin loads, and is learned
     proc = run(venv, tmp_path, canary, f"{HOST}.make('Elsewhere/Gamma-v0')")
     assert "PluginLoadError" in proc.stderr and "outside the namespace 'Hooks'" in proc.stderr, proc.stderr
+
+
+def test_a_miss_loads_only_the_sources_not_learned_yet(venv, tmp_path: Path, canary) -> None:
+    run(venv, tmp_path, canary, f"'Nothing-v0' in {HOST}.envs.registry")  # learn
+    (store,) = (tmp_path / "cache").glob("learned-*.json")
+    data = json.loads(store.read_text())
+    entries = data["hosts"][HOST]
+    del entries[next(key for key in entries if key.startswith("gp-fixture-rootlegacy#"))]  # as if never loaded
+    store.write_text(json.dumps(data))
+    canary.path.unlink()
+    run(venv, tmp_path, canary, f"'Nothing-v0' in {HOST}.envs.registry")
+    assert root_imports(canary) == ["gp_rootlegacy"]  # learned now; the others are known not to have it
