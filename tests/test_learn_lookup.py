@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import HOST, Venv
+from helpers import HOST, Venv, run
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +92,17 @@ def test_learning_off_reaches_no_unlearned_source(site: Site) -> None:
 
 def test_the_module_id_form_still_works(site: Site) -> None:
     assert site.json(f"{HOST}.make('gp_learn_root:LearnRoot-v1')") == ["gp_learn_root"]
+
+
+def test_gymplug_index_learns_every_source_and_list_shows_them_learned(site: Site) -> None:
+    gymplug = site.env.python.parent / "gymplug"
+    proc = run([gymplug, "index", "--json", "--host", HOST], env=site.extra, check=False, timeout=240)
+    assert proc.returncode == 1  # gp-learn-fails fails at import: reported, exit 1
+    sources = {s["distribution"]: s for s in json.loads(proc.stdout)["sources"] if s["kind"] == "import"}
+    assert sources["gp-learn-root"]["ids"] == ["LearnRoot-v0", "LearnRoot-v1"]
+    assert sources["gp-learn-fails"]["error"].startswith("import gp_learn_fails: RuntimeError")
+    assert site.imports()["gp_learn_root"] == 1  # in the child only
+    listed = run([gymplug, "list", "--no-import", "--json", "--host", HOST], env=site.extra, timeout=240)
+    rows = {r["id"]: r for r in json.loads(listed.stdout)["envs"]}
+    assert rows["Learn/Grid-v0"]["status"] == "learned" and rows["Learn/Grid-v0"]["distribution"] == "gp-learn-namespaced"
+    assert site.imports()["gp_learn_ns"] == 1  # listing imported nothing

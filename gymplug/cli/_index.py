@@ -1,4 +1,8 @@
-"""``gymplug index``: learn now which environments the installed packages that register on import provide."""
+"""``gymplug index``: learn now which environments each registration source provides.
+
+Sources: registration plugins (Form B, loaded in this process, as a lookup would) and packages that
+register on import (each imported in a child process).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from typing import Any
 
 from .._learned import invalidate
 from ._hosts import attach, selected_hosts
-from ._output import EXIT_OK, EXIT_PROBLEM, JSON_FORMAT, emit_json, plural, say, table
+from .._errors import describe_exception
+from ._output import EXIT_OK, EXIT_PROBLEM, JSON_FORMAT, emit_json, plural, say, stdout_to_stderr, table
 
 __all__ = ["add_parser"]
 
@@ -19,12 +24,24 @@ def cmd_index(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     for host in selected_hosts(args.host):
         manager = attach(host)
+        with stdout_to_stderr():
+            manager.load_all()  # registration plugins are learned as they load
+        hints = manager.loader.hints
+        for declaration, seconds in manager.ledger.load_times.items():
+            failure = manager.ledger.failures.get(declaration)
+            ids = (hints.ids(declaration) if hints is not None else None) or ()
+            results.append({
+                "host": host, "kind": "plugin", "distribution": declaration.dist.name,
+                "version": declaration.dist.version, "modules": [declaration.module], "ids": list(ids),
+                "seconds": round(seconds, 3), "error": None if failure is None else describe_exception(failure),
+            })
         usable, disabled = manager.imports.sources()
         learned = manager.imports.learn(stream=sys.stderr)
         for source in usable:
             item = learned.get(source.key)
             results.append({
                 "host": host,
+                "kind": "import",
                 "distribution": source.key,
                 "version": source.version,
                 "modules": list(source.modules),
@@ -32,8 +49,9 @@ def cmd_index(args: argparse.Namespace) -> int:
                 "seconds": round(item.seconds, 3) if item else None,
                 "error": item.error if item else "not learned (another process is learning, or GYMPLUG_LEARN=0)",
             })
-        results.extend({"host": host, "distribution": s.key, "version": s.version, "modules": list(s.modules),
-                        "ids": [], "seconds": None, "error": "blocked by GYMPLUG_DISABLE"} for s in disabled)
+        results.extend({"host": host, "kind": "import", "distribution": s.key, "version": s.version,
+                        "modules": list(s.modules), "ids": [], "seconds": None, "error": "blocked by GYMPLUG_DISABLE"}
+                       for s in disabled)
     failed = [r for r in results if r["error"]]
     if args.json:
         emit_json({"format": JSON_FORMAT, "sources": results})
@@ -46,7 +64,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         ]
         if rows:
             say(args.quiet, table(("DISTRIBUTION", "VERSION", "HOST", "IDS", "TIME", "RESULT"), rows))
-        say(args.quiet, f"{plural(len(results), 'package')} that register on import, {len(failed)} failed")
+        say(args.quiet, f"{plural(len(results), 'source')} learned, {len(failed)} failed")
     return EXIT_PROBLEM if failed else EXIT_OK
 
 
@@ -55,11 +73,12 @@ def add_parser(sub: Any, parents: list) -> None:
         "index",
         parents=parents,
         help="learn which environments packages without entry points provide",
-        description="Packages such as minigrid or ale-py declare no entry point: they register their "
-        "environments when imported. gymplug learns which ids each provides by importing it in a child "
-        "process (once per version; the user's process never imports them to learn), which normally "
-        "happens on the first lookup that nothing else explains. This command learns every such package "
-        "now and reports, for each, the ids found and the time taken, or why it failed. Exit 1 if one failed.",
+        description="Packages such as minigrid declare no entry point: they register their environments when "
+        "imported. gymplug learns which ids each provides by importing it in a child process (once per "
+        "version; your process never imports them to learn), and which ids each registration plugin registers "
+        "as it loads; this normally happens on the first lookup that nothing else explains. This command learns "
+        "every source now (registration plugins load, in this process) and reports, for each, the ids found "
+        "and the time taken, or why it failed. Exit 1 if one failed.",
     )
     p.add_argument("--refresh", action="store_true", help="forget what was learned and learn everything again")
     p.add_argument("--json", action="store_true", help="machine-readable output")
