@@ -17,7 +17,7 @@ from helpers import HOST, Venv, run
 pytestmark = pytest.mark.integration
 
 SOURCES = ["gp-learn-root", "gp-learn-namespaced", "gp-learn-fails"]
-REPORT = f"""
+REPORT = """
 import json, sys
 print(json.dumps(sorted(m for m in sys.modules if m.startswith("gp_learn_") and m != "gp_learn_base")))
 """
