@@ -104,5 +104,6 @@ def test_gymplug_index_learns_every_source_and_list_shows_them_learned(site: Sit
     assert site.imports()["gp_learn_root"] == 1  # in the child only
     listed = run([gymplug, "list", "--no-import", "--json", "--host", HOST], env=site.extra, timeout=240)
     rows = {r["id"]: r for r in json.loads(listed.stdout)["envs"]}
-    assert rows["Learn/Grid-v0"]["status"] == "learned" and rows["Learn/Grid-v0"]["distribution"] == "gp-learn-namespaced"
+    grid = rows["Learn/Grid-v0"]
+    assert grid["status"] == "learned" and grid["distribution"] == "gp-learn-namespaced"
     assert site.imports()["gp_learn_ns"] == 1  # listing imported nothing
