@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import IO, Any, Iterable, Optional, Sequence, TextIO, cast
 
@@ -262,6 +261,9 @@ def learn_many(
     if not todo:
         return []
     workers = max(1, min(parallel, len(todo), os.cpu_count() or 1))
+    # Imported here: learning is rare, and concurrent.futures brings logging into every attach.
+    from concurrent.futures import ThreadPoolExecutor, wait
+
     with ThreadPoolExecutor(workers, thread_name_prefix="gymplug-learn") as pool:
         futures = [pool.submit(learn, host, source, timeout, path) for source in todo]
         if wait(futures, _ANNOUNCE_AFTER).not_done:  # still running after a second: say why the program waits

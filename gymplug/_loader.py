@@ -151,17 +151,29 @@ class Loader:
             self.raw.store(id, spec)
 
     def register_entries(self, declarations: list[Declaration]) -> None:
-        """Register Form A entries, each as its own distribution's: their ids and values are validated."""
-        env_spec, claim, store = self.host.registration.EnvSpec, self.policy.claim, self.raw.store  # hot: 10,000s
-        for declaration in declarations:
-            env_id = declaration.name
-            try:
-                spec = env_spec(id=env_id, entry_point=declaration.value)
-            except Exception as exc:
-                self.policy.refuse(declaration, env_id, f"invalid options: {one_line(exc)}")
-                continue
-            if claim(env_id, declaration):
-                store(env_id, spec)
+        """Register Form A entries, each as its own distribution's: their ids and values are validated.
+
+        Hot (10,000s of ids at attach): the common case, an id nobody has and no namespace keeper
+        refuses, is decided here under one hold of the ledger's lock; every other goes through
+        :meth:`ClaimPolicy.claim`, which records conflicts and shadowing.
+        """
+        env_spec, claim, store = self.host.registration.EnvSpec, self.policy.claim, self.raw.store
+        registry, ledger, keepers = self.raw.data, self.ledger, self.policy.namespaces
+        owners, conflicts, has, put = ledger.owners, ledger.conflicts, dict.__contains__, dict.__setitem__
+        with ledger.lock:
+            for declaration in declarations:
+                env_id = declaration.name
+                try:
+                    spec = env_spec(id=env_id, entry_point=declaration.value)
+                except Exception as exc:
+                    self.policy.refuse(declaration, env_id, f"invalid options: {one_line(exc)}")
+                    continue
+                if keepers and "/" in env_id or env_id in owners or env_id in conflicts or has(registry, env_id):
+                    if claim(env_id, declaration):
+                        store(env_id, spec)
+                else:
+                    owners[env_id] = declaration
+                    put(registry, env_id, spec)
 
     def register(self, id: str, entry_point: Any = None, **options: Any) -> None:
         """Register an environment for the plugin being loaded (see ``gymplug_register_envs``)."""

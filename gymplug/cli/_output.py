@@ -96,8 +96,20 @@ def error_line(text: str) -> None:
     print(f"gymplug: {printable(' '.join(text.splitlines()))}", file=sys.stderr)
 
 
-def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+def emit_json(data: dict[str, Any]) -> None:
+    """``data`` as JSON on stdout: one line per key, and one per item of a list.
+
+    ``json.dumps(indent=...)`` would take the pure-Python encoder, which was half of
+    ``gymplug list --json`` at 10,000 rows; each line here is the C encoder's.
+    """
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(json.dumps(item, default=str) for item in value)
+            parts.append(f"  {json.dumps(key)}: [\n    {items}\n  ]")
+        else:
+            parts.append(f"  {json.dumps(key)}: {json.dumps(value, default=str)}")
+    sys.stdout.write("{\n" + ",\n".join(parts) + "\n}\n")
 
 
 @contextlib.contextmanager
