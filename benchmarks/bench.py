@@ -69,7 +69,10 @@ def register():
 
 def clean_env(cache: Path) -> dict[str, str]:
     """This environment without gymplug's switches, with a discovery cache of the benchmark's own."""
-    drop = ("PYTHONPATH", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE", "GYMPLUG_CACHE", "GYMPLUG_LEARN")
+    # Bytecode as in an installed environment: with PYTHONDONTWRITEBYTECODE every run would compile the
+    # site's modules (and those of an editable gymplug) anew.
+    drop = ("PYTHONPATH", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE", "GYMPLUG_CACHE", "GYMPLUG_LEARN",
+            "PYTHONDONTWRITEBYTECODE")
     return {**{k: v for k, v in os.environ.items() if k not in drop}, "GYMPLUG_CACHE_DIR": str(cache)}
 
 
@@ -223,13 +226,15 @@ def measure(n: int, host: str, runs: int, hook_runs: int, root: Path) -> list[tu
     add(LISTING, listing)
     # The first make of a plugin id is the registry's first use: it attaches gymplug (a built-in's does not).
     first_make = f"import {host}, time\n{{}}t = time.perf_counter()\n{host}.make({{!r}})\nprint(time.perf_counter() - t)"
-    made_builtin, made_plugin, made_attached = inner(
+    made_off, made_builtin, made_plugin, made_attached = inner(
+        (first_make.format("", "CartPole-v1"), off),
         (first_make.format("", "CartPole-v1"), env),
         (first_make.format("", "bench-0-0-v0"), env),
         (first_make.format(f"'bench-0-0-v1' in {host}.registry\n", "bench-0-0-v0"), env),
         runs=runs,
     )
-    add(MAKE_BUILTIN, made_builtin)
+    add(f"{MAKE_BUILTIN}, hook off", made_off)
+    add(MAKE_BUILTIN, made_builtin, f"{MAKE_BUILTIN}, hook off")
     add(MAKE_PLUGIN, made_plugin, MAKE_BUILTIN)
     add(MAKE_ATTACHED, made_attached, MAKE_BUILTIN)
     # Memory after the first use of the registry: before it, gymplug holds nothing of the plugins.

@@ -60,7 +60,10 @@ def register():
 
 def clean_env(cache: Path) -> dict[str, str]:
     """This environment without gymplug's switches, with a cache directory of the benchmark's own."""
-    drop = ("PYTHONPATH", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE", "GYMPLUG_CACHE", "GYMPLUG_LEARN")
+    # Bytecode as in an installed environment: with PYTHONDONTWRITEBYTECODE every run would compile the
+    # site's modules (and those of an editable gymplug) anew.
+    drop = ("PYTHONPATH", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE", "GYMPLUG_CACHE", "GYMPLUG_LEARN",
+            "PYTHONDONTWRITEBYTECODE")
     return {**{k: v for k, v in os.environ.items() if k not in drop}, "GYMPLUG_CACHE_DIR": str(cache)}
 
 
