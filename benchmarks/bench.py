@@ -182,7 +182,7 @@ def measure(n: int, host: str, runs: int, hook_runs: int, root: Path) -> list[tu
     # gymplug attaches on the registry's first use, not at import: one lookup of a plugin id attaches.
     attach_code = (f"import gymplug._manager as mm, time\na = mm.HostManager.attach\nspent = []\n"
                    f"def w(self, *x, **k):\n    t = time.perf_counter(); a(self, *x, **k); spent.append(time.perf_counter() - t)\n"
-                   f"mm.HostManager.attach = w\nimport {host}\n'bench-0-0-v0' in {host}.registry\nprint(spent[0])")
+                   f"mm.HostManager.attach = w\nimport {host}\n'bench-0-0-v0' in {host}.envs.registry\nprint(spent[0])")
     register_code = (f"import {host}\nfrom {host}.envs.registration import register\nimport time\nt = time.perf_counter()\n"
                      f"for d in range({n}):\n    for i in range({IDS_PER_DIST}):\n        register(id=f'bench-{{d}}-{{i}}-v0', entry_point=f'bench_plugin_{{d}}.envs:Env{{i}}')\n"
                      "print(time.perf_counter() - t)")
@@ -203,7 +203,7 @@ def measure(n: int, host: str, runs: int, hook_runs: int, root: Path) -> list[tu
     # gymplug's whole cost: what the host import and then one lookup of a plugin id (which attaches:
     # discovery, the manager, pluggy, registering every Form A id) cost over the host import alone,
     # each clocked inside the process, against importlib_metadata.entry_points on the same sys.path.
-    lookup = f"'bench-0-0-v0' in {host}.registry"
+    lookup = f"'bench-0-0-v0' in {host}.envs.registry"
     whole_on, whole_off, metadata_same = inner(
         (clock + f"import {host}\n{lookup}" + done, env),
         (clock + f"import {host}" + done, off),
@@ -230,7 +230,7 @@ def measure(n: int, host: str, runs: int, hook_runs: int, root: Path) -> list[tu
         (first_make.format("", "CartPole-v1"), off),
         (first_make.format("", "CartPole-v1"), env),
         (first_make.format("", "bench-0-0-v0"), env),
-        (first_make.format(f"'bench-0-0-v1' in {host}.registry\n", "bench-0-0-v0"), env),
+        (first_make.format(f"'bench-0-0-v1' in {host}.envs.registry\n", "bench-0-0-v0"), env),
         runs=runs,
     )
     add(f"{MAKE_BUILTIN}, hook off", made_off)

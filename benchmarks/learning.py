@@ -99,8 +99,8 @@ def lookups(host: str, count: int) -> list[tuple[str, str]]:
     return [
         (f"make a learned id, import source (BenchSource{k}-v0)", f"{host}.make('BenchSource{k}-v0')"),
         (f"make a learned id, Form B root (BenchRoot{k}-v0)", f"{host}.make('BenchRoot{k}-v0')"),
-        ("unknown id ('NoSuchEnv-v0' in registry)", f"'NoSuchEnv-v0' in {host}.registry"),
-        ("unversioned built-in ('CartPole' in registry)", f"'CartPole' in {host}.registry"),
+        ("unknown id ('NoSuchEnv-v0' in registry)", f"'NoSuchEnv-v0' in {host}.envs.registry"),
+        ("unversioned built-in ('CartPole' in registry)", f"'CartPole' in {host}.envs.registry"),
     ]
 
 
@@ -122,7 +122,7 @@ def measure(host: str, count: int, runs: int, root: Path) -> list[tuple[str, tup
     log = root / "imports.log"
     learned = {**clean_env(root / "learned-cache"), "PYTHONPATH": str(site)}
     # Learn: the first miss that nothing explains learns every source, and loads (learns) every root plugin.
-    probe(host, f"'NoSuchEnv-v0' in {host}.registry", learned, log)
+    probe(host, f"'NoSuchEnv-v0' in {host}.envs.registry", learned, log)
     kinds = lookups(host, count)
     before: list[list[tuple[float, int, int]]] = [[] for _ in kinds]
     after: list[list[tuple[float, int, int]]] = [[] for _ in kinds]
