@@ -37,7 +37,7 @@ def test_benchmark_suite_runs_at_a_tiny_size():
     assert len(learning) == 4 and all(len(cells) == 9 for cells in learning), learning
     targets = proc.stdout[proc.stdout.index("### Targets"):]
     for row in ("| first make, plugin / built-in (N = 1), attaching included |",
-                f"| import {HOST}, gymplug + N = 1, hook on / off |",
+                f"| import {HOST}, gymplug + N = 1, hook on / off (CPU, paired) |",
                 "| after learning, plugin modules imported here: unknown id",
                 "| after learning, plugin modules imported here: make a learned id, import source"):
         assert row in targets, row
