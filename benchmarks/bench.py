@@ -175,7 +175,8 @@ def measure(n: int, host: str, runs: int, hook_runs: int, root: Path) -> list[tu
             for name in os.listdir(p):
                 if name.endswith('.dist-info'):
                     with open(os.path.join(p, name, 'entry_points.txt'), 'rb') as f: f.read()""") + done
-    discover = "import gymplug\n" + clock + f"gymplug.discover({host!r})" + done
+    # gymplug's package imports its modules on first use: resolve discover() off the clock.
+    discover = "import gymplug\ndiscover = gymplug.discover\n" + clock + f"discover({host!r})" + done
     floor, metadata_backport, metadata_stdlib, cold, warm = inner(
         (floor_code, off),
         ("import importlib_metadata\n" + clock + f"importlib_metadata.entry_points(group={group!r})" + done, off),
