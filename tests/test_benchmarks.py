@@ -18,11 +18,27 @@ def test_startup_benchmark_runs(venv):
 
 
 def test_benchmark_suite_runs_at_a_tiny_size():
-    proc = run([sys.executable, ROOT / "benchmarks" / "bench.py", "--sizes", "1", "--runs", "1", "--host", HOST], timeout=600)
+    tiny = ["--sizes", "1", "--runs", "1", "--hook-runs", "1", "--sources", "2", "--learn-runs", "1"]
+    proc = run([sys.executable, ROOT / "benchmarks" / "bench.py", *tiny, "--host", HOST], timeout=600)
     assert "### N = 1 distributions (10 env ids)" in proc.stdout
     for row in ("floor:", "importlib_metadata.entry_points", "gymplug discover", "pluggy load_setuptools_entrypoints",
-                "stevedore ExtensionManager", "host register() once per id", "first make of a plugin env", "max RSS"):
+                "stevedore ExtensionManager", "host register() once per id", "first make of a plugin env", "max RSS",
+                f"| python -c 'import {HOST}', N plugins, hook off |",
+                f"| python -c 'import {HOST}', N plugins, hook on |",
+                "| gymplug's whole cost: (import + lookup, hook on) - (import, hook off) |",
+                "| importlib_metadata.entry_points(group=...), same run |", "| gymplug list --json --no-import |",
+                "registry attached before the clock", "gymplug's whole cost against the host alone"):
         assert row in proc.stdout, row
     if HOST == "gym":
         assert "gym's own eager loader" in proc.stdout
-    assert "### Targets" in proc.stdout and "| first make, plugin / built-in (N = 1) |" in proc.stdout
+    assert "### 2 Form B root plugins + 2 import sources (root namespace)" in proc.stdout
+    kinds = ("| make a learned", "| unknown id", "| unversioned built-in")
+    learning = [line.split("|") for line in proc.stdout.splitlines() if line.startswith(kinds)]
+    assert len(learning) == 4 and all(len(cells) == 9 for cells in learning), learning
+    targets = proc.stdout[proc.stdout.index("### Targets"):]
+    for row in ("| first make, plugin / built-in (N = 1), attaching included |",
+                f"| import {HOST}, gymplug + N = 1, hook on / off (CPU, paired) |",
+                "hook on / host alone (CPU, paired)",
+                "| after learning, plugin modules imported here: unknown id",
+                "| after learning, plugin modules imported here: make a learned id, import source"):
+        assert row in targets, row
