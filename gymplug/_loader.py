@@ -22,6 +22,7 @@ from ._errors import GymplugError, one_line
 from ._learned import provides
 from ._locks import importing
 from ._log import get_logger
+from ._plugins import PluginRunner
 
 if TYPE_CHECKING:
     from ._adapter import HostAdapter
@@ -77,11 +78,10 @@ class Loader:
         self._inflight: dict[Declaration, tuple[threading.Event, int]] = {}
         self._active: list[Loading] = []
         self._local = threading.local()  # .stack: this thread's loads; .quiet: no lazy loads
-        self._pm: Any = None
+        self.plugins = PluginRunner()
         #: what Form B plugins registered when they last loaded (set at attach; None: load as if unknown)
         self.hints: Optional["PluginHints"] = None
         self._lock = _locks.Lock()  # pending, in flight, active: dictionary work only
-        self._pm_lock = _locks.Lock()
         _loaders.add(self)
 
     # -- context --------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class Loader:
         with self.loading(declaration) as state:
             try:
                 obj = _resolve(declaration.module, declaration.attr)
-                plugin = self._run_source(declaration, obj)
+                plugin = self.plugins.run(declaration, obj, self.register, state)
             except BaseException as exc:
                 self._forget(declaration, plugin)
                 self._restore(before, owners_before, state)
@@ -308,60 +308,15 @@ class Loader:
         self.ledger.load_times[declaration] = time.perf_counter() - start
         return state.attempted
 
-    def _run_source(self, declaration: Declaration, obj: Any) -> Any:
-        """Run a Form B source's registration: a hook plugin through pluggy, or a legacy function."""
-        if hasattr(obj, "gymplug_register_envs"):
-            return self._run_hook(declaration, obj)
-        if isinstance(obj, type):
-            raise TypeError(
-                f"'{declaration.value}' is a class, not a registration function; "
-                f"an env entry needs a versioned id, such as '{declaration.name}-v0 = {declaration.value}'"
-            )
-        if not callable(obj):
-            raise TypeError(
-                f"'{declaration.value}' has no gymplug_register_envs hook and is not a registration function"
-            )
-        # gym 0.22-0.26 / gymnasium 0.26-0.29 called it inside namespace(name), which sets a global of
-        # the host; the host patch applies the namespace in this thread only (see Loading.legacy).
-        state = self.current()
-        if state is not None:
-            state.legacy = True
-        try:
-            obj()
-        finally:
-            if state is not None:
-                state.legacy = False
-        return None
-
     @property
     def pm(self) -> Any:
         """The pluggy plugin manager of the hook plugins, made when the first one loads."""
-        if self._pm is None:
-            import pluggy
-
-            from . import hookspecs
-
-            pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-            pm.add_hookspecs(hookspecs)
-            self._pm = pm
-        return self._pm
-
-    def _run_hook(self, declaration: Declaration, plugin: Any) -> Any:
-        with self._pm_lock:
-            pm = self.pm
-            pm.register(plugin, name=declaration.plugin_name)
-            impls = [i for i in pm.hook.gymplug_register_envs.get_hookimpls() if i.plugin is plugin]
-        arguments = {"register": self.register}
-        for impl in impls:  # plugin code: no lock held
-            impl.function(*(arguments[name] for name in impl.argnames))
-        return plugin
+        return self.plugins.pm
 
     def _forget(self, declaration: Declaration, plugin: Any) -> None:
         """Drop what a plugin registered before its registration failed: all or nothing."""
         if plugin is not None:
-            with self._pm_lock:
-                if self._pm is not None and self._pm.is_registered(plugin):
-                    self._pm.unregister(plugin)
+            self.plugins.forget(plugin)
         with self.ledger.lock:
             for env_id in self.ledger.owned_by(declaration):
                 del self.ledger.owners[env_id]
