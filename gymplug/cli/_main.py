@@ -91,7 +91,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # a reader that went away shows here, not as Python's complaint at exit
+        return status
     except KeyboardInterrupt:
         print("gymplug: interrupted", file=sys.stderr)
         return 130
