@@ -1,5 +1,7 @@
 """Property-based tests: any entry text gives a declaration or a clear problem; ids are handled totally."""
 
+import sys
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -96,7 +98,10 @@ def test_the_fast_section_parser_agrees_with_the_careful_one(lines, final_newlin
 @example(["[gym.envs]", "x\u2028[other]", "a-v0 = m:E"], True)
 def test_entries_are_the_ones_importlib_reads(lines, final_newline):
     """Every well-formed entry gymplug reads is one importlib reads, in the same section, with the same value."""
-    from importlib import metadata
+    if sys.version_info >= (3, 10):
+        from importlib import metadata
+    else:  # the standard library's has no EntryPoints before 3.10: the backport gymplug requires there
+        import importlib_metadata as metadata
 
     text = "\n".join(lines) + ("\n" if final_newline else "")
     declarations, _ = parse_entry_points(DIST, "gym.envs", text)
