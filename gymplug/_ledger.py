@@ -112,9 +112,6 @@ class Ledger:
     def fail(self, declaration: Declaration, exc: BaseException) -> None:
         self.failures[declaration] = exc
 
-    def forget_failure(self, declaration: Declaration) -> None:
-        self.failures.pop(declaration, None)
-
     def owned_by(self, declaration: Declaration) -> list[str]:
         with self.lock:
             return [env_id for env_id, owner in self.owners.items() if owner == declaration]
@@ -123,9 +120,6 @@ class Ledger:
 
     def owner(self, env_id: str) -> Optional[Declaration]:
         return self.owners.get(env_id)
-
-    def is_disabled_namespace(self, namespace: Optional[str]) -> bool:
-        return any(d.namespace == namespace for d in self.disabled if d.form is Form.PLUGIN)
 
     def explain(self, env_id: str) -> Optional[PluginError]:
         """The gymplug error that says why ``env_id`` is missing, if the ledger knows one."""

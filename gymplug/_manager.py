@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 from . import _locks
 from ._claims import ClaimPolicy
 from ._discovery import Discovery, discover, paused_gc
-from ._entries import Declaration, EntryProblem, Form, split_env_id
+from ._entries import Declaration, Form, split_env_id
 from ._errors import PluginDisabledError, PluginError, PluginLoadError, one_line
 from ._imports import ImportSources
 from ._ledger import Ledger
@@ -235,9 +235,6 @@ class HostManager:
             note = self.ledger.miss_note()
             if note:
                 exc.add_note(note)
-
-    def problems(self) -> tuple[EntryProblem, ...]:
-        return self.ledger.problems
 
     def pending_declarations(self) -> Iterator[Declaration]:
         return iter(self.loader.pending_declarations())
