@@ -80,10 +80,13 @@ class VideoRecorder:
         """Complete the current video and give it its final name."""
         writer, partial, path = self._writer, self._partial, self._path
         if writer is not None and partial is not None and path is not None:
-            self._writer = self._partial = None
+            # The partial file stays known until it has its final name: a Ctrl-C while the encoder
+            # closes (it flushes for a while) leaves abort() a file to delete.
+            self._writer = None
             writer.close()
             os.chmod(partial, 0o644)  # whatever the umask: never world-writable
             os.replace(partial, path)
+            self._partial = None
             self.paths.append(path)
 
     def abort(self) -> None:
@@ -92,7 +95,12 @@ class VideoRecorder:
         if writer is not None:
             with contextlib.suppress(BaseException):  # ffmpeg may be gone already (Ctrl-C reaches it too)
                 writer.close()
-        if self._partial is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self._partial)
+        partial, path = self._partial, self._path
+        if partial is not None:
+            if path is not None and not partial.exists() and path.exists():
+                if path not in self.paths:  # renamed whole just before the interrupt: it counts
+                    self.paths.append(path)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
             self._partial = None
