@@ -49,6 +49,7 @@ class ImportSources:
         self._path: tuple = ()
         self._learned: dict[str, Learned] = {}
         self._all_learned = False
+        self._store_read = False
         self._imported: set[str] = set()
 
     def _settings(self) -> Settings:
@@ -63,7 +64,7 @@ class ImportSources:
                 found = find_sources(self.host, path)
                 self._sources = ([s for s in found if s.key not in disable], [s for s in found if s.key in disable])
                 self._path = path
-                self._all_learned = False
+                self._all_learned = self._store_read = False
             return self._sources
 
     def known(self) -> dict[str, Learned]:
@@ -72,6 +73,7 @@ class ImportSources:
         found = known(self.host, usable + disabled, self._settings())
         with self._lock:
             self._learned.update(found)
+            self._store_read = True
         return found
 
     def learn(self, stream: object = None) -> dict[str, Learned]:
@@ -86,7 +88,9 @@ class ImportSources:
     def providers(self, env_id: str) -> tuple[list[Declaration], list[Declaration]]:
         """(usable, disabled) declarations of the sources known to provide ``env_id``."""
         usable, disabled = self.sources()
-        if not self._learned:
+        if not usable and not disabled:  # the common case: nothing to ask the store about
+            return [], []
+        if not self._store_read:  # once per set of sources: a miss must not read the file each time
             self.known()
 
         def providing(sources: list[Source]) -> list[Declaration]:
@@ -101,6 +105,9 @@ class ImportSources:
     def load_for(self, env_id: str) -> None:
         """A miss that nothing declared explains: import the known provider, learning first if need be."""
         settings = self._settings()
+        sources, blocked = self.sources()
+        if not sources and not blocked:
+            return
         usable, disabled = self.providers(env_id)
         if not usable and not disabled and settings.learn and not self._all_learned:
             self.learn()
