@@ -21,6 +21,7 @@ __all__ = [
     "parse_entry_points",
     "parse_entry_points_text",
     "printable",
+    "provides",
     "split_env_id",
 ]
 
@@ -311,3 +312,26 @@ def from_rows(dist: Distribution, group: str, rows: Sequence[str]) -> tuple[list
 def parse_entry_points(dist: Distribution, group: str, text: str) -> tuple[list[Declaration], list[EntryProblem]]:
     """Every entry of ``group`` in an entry_points.txt, as declarations and problems, in file order."""
     return from_rows(dist, group, entry_rows(text, group))
+
+
+def provides(ids: Iterable[str], key: str) -> bool:
+    """Does loading a source that registered ``ids`` answer a lookup of ``key``? It does for the id,
+    for another version of it (the host then names the versions there are), and for a namespaced key,
+    for any id of that namespace (the host then says which names it has).
+
+    >>> provides(["Grid/Maze-v2"], "Grid/Maze"), provides(["Grid/Maze-v2"], "Grid/Maze-v1")
+    (True, True)
+    >>> provides(["Grid/Maze-v2"], "Grid/Typo-v0"), provides(["Maze-v2"], "Typo-v0"), provides(["Maze-v2"], "Maze")
+    (True, False, True)
+    """
+    namespace, slash, rest = key.rpartition("/")
+    name = rest.rsplit("-v", 1)[0] if rest.rsplit("-v", 1)[-1].isdigit() else rest
+    for env_id in ids:
+        if env_id == key:
+            return True
+        other_namespace, _, other_rest = env_id.rpartition("/")
+        if slash and other_namespace == namespace:
+            return True
+        if not slash and not other_namespace and other_rest.rsplit("-v", 1)[0] == name:
+            return True
+    return False

@@ -17,9 +17,8 @@ import weakref
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from . import _locks
-from ._entries import Declaration, Form, split_env_id
+from ._entries import Declaration, Form, provides, split_env_id
 from ._errors import GymplugError, one_line
-from ._learned import provides
 from ._locks import importing
 from ._log import get_logger
 from ._plugins import PluginRunner
@@ -27,7 +26,7 @@ from ._plugins import PluginRunner
 if TYPE_CHECKING:
     from ._adapter import HostAdapter
     from ._claims import ClaimPolicy
-    from ._learned import PluginHints
+    from ._learning import PluginHints
     from ._ledger import Ledger
     from ._registry import RawRegistry
 

@@ -14,12 +14,11 @@ from ._claims import ClaimPolicy
 from ._discovery import Discovery, discover, paused_gc
 from ._entries import Declaration, Form, split_env_id
 from ._errors import PluginDisabledError, PluginError, PluginLoadError, one_line
-from ._imports import ImportSources
+from ._learning import Learning, PluginHints
 from ._ledger import Ledger
 from ._loader import Loader
 from ._log import get_logger
 from ._registry import RawRegistry
-from ._learned import PluginHints
 from ._settings import Settings, current
 
 if TYPE_CHECKING:
@@ -45,7 +44,7 @@ class HostManager:
         self.policy = ClaimPolicy(self.ledger, self.raw)
         self.loader = Loader(host, self.ledger, self.policy, self.raw)
         #: distributions that register on import: learned, and imported only as providers
-        self.imports = ImportSources(host.name, host.facts.group, self.loader, settings)
+        self.imports = Learning(host.name, host.facts.group, self.loader, settings)
         self.discovery = Discovery(host.facts.group)
         self.attached = False
         self._lock = _locks.Lock()

@@ -44,7 +44,7 @@ PACKAGES = [
     # Fetch* fails in its own __init__ with mujoco 4 (an assert in gymnasium_robotics.utils.mujoco_utils)
     Package("gymnasium-robotics", "gymnasium_robotics", "PointMaze_UMaze-v3", frozenset({"pettingzoo"})),
 ]
-# Requires gymnasium only in extras ("vector", "xla", "test"): not a source, by design (see _sources).
+# Requires gymnasium only in extras ("vector", "xla", "test"): not a source, by design (see gymplug/_learning/_sources.py).
 ALE = Package("ale-py", "ale_py", "ALE/Pong-v5")
 # Every top-level module of the installed sources: the user's process must import none but the provider's.
 WATCHED = sorted({p.module for p in PACKAGES} | {ALE.module, "pettingzoo"})

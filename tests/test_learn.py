@@ -27,15 +27,15 @@ MODULES = {
 # Prints one JSON line: the sources found, what learn_missing returned, which fixture modules this process imported.
 DRIVE = """
 import json, sys
-from gymplug import _learned, _sources
+from gymplug._learning import _learn, _sources, _store
 skip = set(sys.argv[2].split(",")) if len(sys.argv) > 2 else set()
 sources = [s for s in _sources.find_sources({host!r}, sys.path) if s.key.startswith("gp-learn-") and s.key not in skip]
-found = _learned.learn_missing({host!r}, sources, timeout=float(sys.argv[1]), wait=120)
+found = _learn.learn_missing({host!r}, sources, timeout=float(sys.argv[1]), wait=120)
 print(json.dumps({{
     "sources": {{s.key: list(s.modules) for s in sources}},
     "learned": {{k: {{"ids": list(v.ids), "error": v.error, "seconds": v.seconds}} for k, v in found.items()}},
     "imported": sorted(m for m in sys.modules if m.startswith("gp_learn")),
-    "store": _learned.store_file(),
+    "store": _store.store_file(),
 }}))
 """.format(host=HOST)
 

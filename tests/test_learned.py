@@ -13,10 +13,10 @@ import pytest
 
 from helpers import HOST
 
-from gymplug import _learned
-from gymplug._learn import Learned
+from gymplug._learning import _learn, _store
+from gymplug._learning._children import Learned
 from gymplug._settings import Settings
-from gymplug._sources import Source
+from gymplug._learning._sources import Source
 
 SOURCE = Source("probe", "1.0", ("probe",), (1, 2, 3, 4, 5, 6, 7, 8), "nowhere")
 
@@ -35,26 +35,26 @@ def children(monkeypatch: pytest.MonkeyPatch) -> list:
         calls.append([s.key for s in sources])
         return [Learned(s.key, s.version, s.signature, ("Probe-v0",), None, 0.1) for s in sources]
 
-    monkeypatch.setattr(_learned, "learn_many", fake)
+    monkeypatch.setattr(_learn, "learn_many", fake)
     return calls
 
 
 def test_learned_once_then_known_while_version_and_signature_hold(settings: Settings, children: list) -> None:
-    assert _learned.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
-    assert _learned.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
+    assert _learn.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
+    assert _learn.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
     assert children == [["probe"]]
-    assert _learned.known("gymnasium", [SOURCE], settings)["probe"].signature == SOURCE.signature
-    assert _learned.known("gym", [SOURCE], settings) == {}
-    assert _learned.known("gymnasium", [SOURCE._replace(version="2.0")], settings) == {}
-    assert _learned.known("gymnasium", [SOURCE._replace(signature=(0,) * 8)], settings) == {}
-    path = _learned.store_file(settings)
+    assert _store.known("gymnasium", [SOURCE], settings)["probe"].signature == SOURCE.signature
+    assert _store.known("gym", [SOURCE], settings) == {}
+    assert _store.known("gymnasium", [SOURCE._replace(version="2.0")], settings) == {}
+    assert _store.known("gymnasium", [SOURCE._replace(signature=(0,) * 8)], settings) == {}
+    path = _store.store_file(settings)
     assert path is not None and os.stat(path).st_mode & 0o777 == 0o600
     assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
 
 
 def test_learning_off_and_disabled_sources_start_nothing(settings: Settings, children: list) -> None:
-    assert _learned.learn_missing("gymnasium", [SOURCE], settings._replace(learn=False)) == {}
-    assert _learned.learn_missing("gymnasium", [SOURCE], settings._replace(disable=frozenset({"probe"}))) == {}
+    assert _learn.learn_missing("gymnasium", [SOURCE], settings._replace(learn=False)) == {}
+    assert _learn.learn_missing("gymnasium", [SOURCE], settings._replace(disable=frozenset({"probe"}))) == {}
     assert children == []
 
 
@@ -70,39 +70,39 @@ def test_learning_off_and_disabled_sources_start_nothing(settings: Settings, chi
     ],
 )
 def test_a_malformed_store_reads_as_empty_and_is_rebuilt(settings: Settings, children: list, content: bytes) -> None:
-    path = _learned.store_file(settings)
+    path = _store.store_file(settings)
     assert path is not None
     os.makedirs(os.path.dirname(path), mode=0o700)
     Path(path).write_bytes(content)
     os.chmod(path, 0o600)
-    assert _learned.known("gymnasium", [SOURCE], settings) == {}
-    _learned.learn_missing("gymnasium", [SOURCE], settings)
+    assert _store.known("gymnasium", [SOURCE], settings) == {}
+    _learn.learn_missing("gymnasium", [SOURCE], settings)
     assert json.loads(Path(path).read_text())["hosts"]["gymnasium"]["probe"]["ids"] == ["Probe-v0"]
 
 
-@pytest.mark.skipif(_learned.fcntl is None, reason="no fcntl: no lock")
+@pytest.mark.skipif(_store.fcntl is None, reason="no fcntl: no lock")
 def test_a_held_lock_is_waited_for_briefly_then_nothing_is_learned(settings: Settings, children: list) -> None:
-    path = _learned.store_file(settings)
+    path = _store.store_file(settings)
     assert path is not None
-    with _learned._Lock(path, 1.0) as holder:
+    with _store.Lock(path, 1.0) as holder:
         assert holder.held is True
         started = time.monotonic()
-        assert _learned.learn_missing("gymnasium", [SOURCE], settings, wait=0.3) == {}
+        assert _learn.learn_missing("gymnasium", [SOURCE], settings, wait=0.3) == {}
         assert 0.25 < time.monotonic() - started < 5
     assert children == []
-    assert _learned.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
+    assert _learn.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
 
 
 def test_without_a_cache_it_learns_and_keeps_nothing(children: list) -> None:
     settings = Settings.from_environ({"GYMPLUG_CACHE": "0"})
-    assert _learned.store_file(settings) is None
-    _learned.learn_missing("gymnasium", [SOURCE], settings)
-    _learned.learn_missing("gymnasium", [SOURCE], settings)
+    assert _store.store_file(settings) is None
+    _learn.learn_missing("gymnasium", [SOURCE], settings)
+    _learn.learn_missing("gymnasium", [SOURCE], settings)
     assert children == [["probe"], ["probe"]]
 
 
 def test_a_child_that_outlives_its_time_is_killed_with_what_it_started(tmp_path: Path) -> None:
-    from gymplug._learn import learn
+    from gymplug._learning._children import learn
 
     if os.name != "posix":
         pytest.skip("process groups")

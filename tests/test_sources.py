@@ -8,7 +8,7 @@ from typing import Optional
 
 import pytest
 
-from gymplug._sources import find_sources, folder_signature
+from gymplug._learning._sources import find_sources, folder_signature
 
 HOST = "gymnasium"
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from .._learned import invalidate
+from .._learning import invalidate
 from ._hosts import attach, selected_hosts
 from .._errors import describe_exception
 from ._output import EXIT_OK, EXIT_PROBLEM, JSON_FORMAT, emit_json, plural, say, stdout_to_stderr, table

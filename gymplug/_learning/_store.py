@@ -17,13 +17,13 @@ from __future__ import annotations
 import os
 import stat
 import time
-from typing import Any, Iterable, Iterator, Mapping, Optional, TextIO
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from ._cache import interpreter_file, read_private_json, trusted, write_private_json
-from ._entries import Declaration
-from ._learn import DEFAULT_TIMEOUT, Learned, learn_many
-from ._log import get_logger
-from ._settings import Settings, current
+from .._cache import interpreter_file, read_private_json, trusted, write_private_json
+from .._entries import Declaration
+from .._log import get_logger
+from .._settings import Settings, current
+from ._children import Learned
 from ._sources import Source
 
 try:
@@ -31,13 +31,12 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LearnedStore", "PluginHints", "provides", "invalidate", "known", "learn_missing", "store_file"]
+__all__ = ["LearnedStore", "Lock", "PluginHints", "invalidate", "known", "store_file"]
 
 logger = get_logger(__name__)
 
 FORMAT = 1
 _MAX_PER_HOST = 4096  # entries kept per host; the least recently learned go first
-DEFAULT_WAIT = 60.0  # seconds a process waits for another one's learning
 _POLL = 0.05
 
 
@@ -131,7 +130,7 @@ class LearnedStore:
             write_private_json(self.path, {"format": FORMAT, "hosts": self.hosts})
 
 
-class _Lock:
+class Lock:
     """An exclusive lock on the store's lock file, waited for up to a deadline; ``held`` says if it was had."""
 
     def __init__(self, store_path: Optional[str], wait: float) -> None:
@@ -141,7 +140,7 @@ class _Lock:
         #: None: there is no lock to take (no fcntl, no store, an untrusted lock file); else whether it is held
         self.held: Optional[bool] = None
 
-    def __enter__(self) -> "_Lock":
+    def __enter__(self) -> "Lock":
         if fcntl is None or self.path is None:
             return self
         try:
@@ -189,65 +188,6 @@ def _found(store: LearnedStore, host: str, sources: Iterable[Source]) -> Iterato
             yield source.key, item
 
 
-def learn_missing(
-    host: str,
-    sources: Iterable[Source],
-    settings: Optional[Settings] = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    wait: float = DEFAULT_WAIT,
-    path: Optional[list[str]] = None,
-    stream: Optional[TextIO] = None,
-) -> dict[str, Learned]:
-    """What each source registers: from the store, else learned now in child processes and stored.
-
-    With GYMPLUG_LEARN off only the store is read. If another process is learning, wait for it (at most
-    ``wait`` seconds) and read its results; if it takes longer, return what is known without learning.
-    Never raises for what a source does.
-    """
-    settings = current() if settings is None else settings
-    sources = [s for s in sources if s.key not in settings.disable]
-    store = LearnedStore(store_file(settings))
-    found = dict(_found(store, host, sources))
-    if not settings.learn or all(s.key in found for s in sources):
-        return found
-    with _Lock(store.path, wait) as lock:
-        store.load()  # another process may have learned while this one waited
-        found = dict(_found(store, host, sources))
-        missing = [s for s in sources if s.key not in found]
-        if not missing or lock.held is False:
-            if missing:
-                logger.warning("gymplug: another process is still learning; %d packages not learned", len(missing))
-            return found
-        for item in learn_many(host, missing, timeout, path=path, stream=stream):
-            store.put(host, item)
-            found[item.dist] = item
-        store.save()
-    return found
-
-
-def provides(ids: Iterable[str], key: str) -> bool:
-    """Does loading a source that registered ``ids`` answer a lookup of ``key``? It does for the id,
-    for another version of it (the host then names the versions there are), and for a namespaced key,
-    for any id of that namespace (the host then says which names it has).
-
-    >>> provides(["Grid/Maze-v2"], "Grid/Maze"), provides(["Grid/Maze-v2"], "Grid/Maze-v1")
-    (True, True)
-    >>> provides(["Grid/Maze-v2"], "Grid/Typo-v0"), provides(["Maze-v2"], "Typo-v0"), provides(["Maze-v2"], "Maze")
-    (True, False, True)
-    """
-    namespace, slash, rest = key.rpartition("/")
-    name = rest.rsplit("-v", 1)[0] if rest.rsplit("-v", 1)[-1].isdigit() else rest
-    for env_id in ids:
-        if env_id == key:
-            return True
-        other_namespace, _, other_rest = env_id.rpartition("/")
-        if slash and other_namespace == namespace:
-            return True
-        if not slash and not other_namespace and other_rest.rsplit("-v", 1)[0] == name:
-            return True
-    return False
-
-
 class PluginHints:
     """What each Form B plugin registered when it last loaded: hints for lookups, kept in the store.
 
@@ -285,7 +225,7 @@ class PluginHints:
         if source is None:
             return
         try:
-            with _Lock(self.path, wait=5.0) as lock:
+            with Lock(self.path, wait=5.0) as lock:
                 if lock.held is False:
                     return
                 store = LearnedStore(self.path)

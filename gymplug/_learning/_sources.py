@@ -19,7 +19,7 @@ import re
 import stat
 from typing import Iterable, NamedTuple, Optional
 
-from ._hosts import HOSTS, facts
+from .._hosts import HOSTS, facts
 
 __all__ = ["Source", "find_sources", "folder_signature"]
 

@@ -1,7 +1,7 @@
 """Import sources: installed distributions that declare no entry point and register envs when imported.
 
 Which ids each provides is learned once per version and file state, in a child process
-(:mod:`gymplug._learn`), and kept in the learned store (:mod:`gymplug._learned`). A lookup then
+(:mod:`._children`), and kept in the learned store (:mod:`._store`). A lookup then
 imports only the distribution known to provide the id; a miss that no source explains imports
 nothing. Nothing here runs at host import: only on a miss, or when a listing asks.
 """
@@ -12,21 +12,22 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Optional
 
-from . import _locks
+from .. import _locks
 # Imported here, not on the first miss: a lookup must import nothing of gymplug's, or a child forked
 # while another thread imports it would wait on that module's import lock forever.
-from ._entries import Declaration, Distribution, Form
-from ._errors import one_line
-from ._learn import Learned
-from ._learned import known, learn_missing, provides
-from ._log import get_logger
-from ._settings import Settings, current
+from .._entries import Declaration, Distribution, Form, provides
+from .._errors import one_line
+from .._log import get_logger
+from .._settings import Settings, current
+from ._children import Learned
+from ._learn import learn_missing
 from ._sources import Source, find_sources
+from ._store import known
 
 if TYPE_CHECKING:
-    from ._loader import Loader
+    from .._loader import Loader
 
-__all__ = ["ImportSources"]
+__all__ = ["Learning"]
 
 logger = get_logger(__name__)
 
@@ -36,7 +37,7 @@ def _declaration(group: str, source: Source) -> Declaration:
     return Declaration(Distribution(source.key, source.version), group, "__import__", modules, Form.IMPORT)
 
 
-class ImportSources:
+class Learning:
     """The import sources of one host, what is known of them, and importing a provider on demand."""
 
     def __init__(self, host: str, group: str, loader: "Loader", settings: Optional[Settings] = None) -> None:
