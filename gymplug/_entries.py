@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from typing import Iterator, NamedTuple, Optional, Sequence, Union
+from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 
 __all__ = [

@@ -4,7 +4,13 @@ Run by path (``python _child.py ARGS``) by :mod:`gymplug._learning._children`, n
 nothing of gymplug. argv[1] is a JSON object (path, modules, registration, eager, limit); the report is one
 JSON line on the original stdout, which the imported code cannot write to.
 """
-import json, os, sys, threading, time
+
+import json
+import os
+import sys
+import threading
+import time
+
 _chan = os.dup(1)
 os.dup2(2, 1)  # what the imported code prints goes to stderr; fd _chan carries the result only
 _args = json.loads(sys.argv[1])

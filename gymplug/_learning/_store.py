@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 from .._cache import interpreter_file, read_private_json, trusted, write_private_json
 from .._entries import Declaration
 from .._log import get_logger
-from .._settings import Settings, current
+from .._settings import Settings
 from ._children import Learned
 from ._sources import Source
 
