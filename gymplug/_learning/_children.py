@@ -16,13 +16,13 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
-from typing import IO, Any, Iterable, Optional, Sequence, TextIO, cast
+from dataclasses import dataclass, field
+from typing import IO, Any, Iterable, Mapping, NamedTuple, Optional, Sequence, TextIO, cast
 
 from .._hosts import facts
 from ._sources import Source
 
-__all__ = ["DEFAULT_TIMEOUT", "Learned", "learn", "learn_many"]
+__all__ = ["DEFAULT_TIMEOUT", "Job", "Learned", "learn", "learn_many"]
 
 #: Seconds one source may take to import in the child.
 DEFAULT_TIMEOUT = 20.0
@@ -38,6 +38,14 @@ _GRACE = 5.0  # seconds to reap a killed child or drain its pipes
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py")
 
 
+class Job(NamedTuple):
+    """One source to learn, and where else to look when its top-level import registers nothing."""
+
+    source: Source
+    #: modules of its own to import when the top-level import registered nothing (see _sources)
+    fallback: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Learned:
     """What importing one source registered. Immutable."""
@@ -47,14 +55,19 @@ class Learned:
     version: str
     #: the source's folder signature when it was learned: a different one means learn again
     signature: tuple[int, ...]
-    #: the ids its import registered, in registration order (some, even when it failed)
+    #: the ids its own import registered, in registration order (some, even when it failed)
     ids: tuple[str, ...]
-    #: one line saying why the import failed or timed out, else None
+    #: one printable line saying why the import failed or timed out, else None
     error: Optional[str]
-    #: how long learning took
+    #: how long learning took (finite, >= 0)
     seconds: float
-    #: (id, "module:attr") for the ids registered with a string entry point
-    entry_points: tuple[tuple[str, str], ...] = ()
+    #: id -> the spec's init fields whose values are plain data and differ from the host's defaults
+    #: (always a str "entry_point"); an id whose spec is not plain data has none, and stays a hint
+    specs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: the modules whose import registered the ids: what a lookup imports in the user's process
+    modules: tuple[str, ...] = ()
+    #: True: a result that must never be stored (timed out, killed, interrupted, cut short)
+    transient: bool = False
 
 
 class _Drain(threading.Thread):
@@ -126,12 +139,20 @@ def learn(host: str, source: Source, timeout: float = DEFAULT_TIMEOUT, path: Opt
     }
     started = time.monotonic()
 
-    def done(ids: Sequence[str] = (), error: Optional[str] = None, entries: Sequence[tuple[str, str]] = ()) -> Learned:
+    def done(
+        ids: Sequence[str] = (),
+        error: Optional[str] = None,
+        entries: Sequence[tuple[str, str]] = (),
+        transient: bool = False,
+    ) -> Learned:
         seconds = round(time.monotonic() - started, 3)
-        return Learned(source.key, source.version, tuple(source.signature), tuple(ids), error, seconds, tuple(entries))
+        specs = {env_id: {"entry_point": entry} for env_id, entry in entries}
+        modules = source.modules if ids else ()
+        signature = tuple(source.signature)
+        return Learned(source.key, source.version, signature, tuple(ids), error, seconds, specs, modules, transient)
 
     if not sys.executable:
-        return done(error="no Python interpreter to learn in (sys.executable is empty)")
+        return done(error="no Python interpreter to learn in (sys.executable is empty)", transient=True)
     try:
         proc = subprocess.Popen(
             [sys.executable, _CHILD, json.dumps(args)],
@@ -143,7 +164,7 @@ def learn(host: str, source: Source, timeout: float = DEFAULT_TIMEOUT, path: Opt
             creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
     except OSError as exc:
-        return done(error=_one_line(f"could not start a child process: {exc}"))
+        return done(error=_one_line(f"could not start a child process: {exc}"), transient=True)
     result = _Drain(cast(IO[bytes], proc.stdout), _MAX_RESULT, False)
     errors = _Drain(cast(IO[bytes], proc.stderr), _MAX_STDERR, True)
     result.start()
@@ -161,7 +182,7 @@ def learn(host: str, source: Source, timeout: float = DEFAULT_TIMEOUT, path: Opt
         if not drain.is_alive():  # else a process outside the session holds it: the daemon thread keeps it
             drain.pipe.close()
     if timed_out:
-        return done(error=f"timed out after {timeout:g} s importing {', '.join(source.modules)}")
+        return done(error=f"timed out after {timeout:g} s importing {', '.join(source.modules)}", transient=True)
     try:
         report: Any = json.loads(result.data.decode("utf-8")) if not result.overflow else None
         ids = [i for i in report["ids"] if isinstance(i, str)]

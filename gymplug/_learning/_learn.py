@@ -47,7 +47,8 @@ def learn_missing(
                 logger.warning("gymplug: another process is still learning; %d packages not learned", len(missing))
             return found
         for item in learn_many(host, missing, timeout, path=path, stream=stream):
-            store.put(host, item)
+            if not item.transient:  # a timeout or a crash is tried again next time, never kept
+                store.put(host, item)
             found[item.dist] = item
         store.save()
     return found

@@ -139,7 +139,6 @@ class Learning:
             item = known.get(source.key)
             if item is None:
                 continue
-            entry_points = dict(item.entry_points)
             declaration = _declaration(self.group, source)
-            rows.extend((env_id, declaration, entry_points.get(env_id)) for env_id in item.ids)
+            rows.extend((env_id, declaration, item.specs.get(env_id, {}).get("entry_point")) for env_id in item.ids)
         return rows

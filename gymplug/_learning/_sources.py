@@ -47,8 +47,14 @@ class Source(NamedTuple):
     modules: tuple[str, ...]
     #: stats of its METADATA and RECORD (or PKG-INFO and installed-files.txt): 8 ints
     signature: tuple[int, ...]
-    #: the metadata folder
+    #: the metadata folder (absolute): two projects sharing one venv, each with its own copy, are two sources
     folder: str
+    #: (normalized name, installed version or "") of every requirement it names, extras included, sorted:
+    #: what its learned ids may depend on
+    depends: tuple[tuple[str, str], ...] = ()
+    #: why it is a source: "" it requires the host; "extra" the host names it in an extra and it names the
+    #: host; else the installed distribution it reaches the host through ("nes-py")
+    via: str = ""
 
 
 def _normalize(name: str) -> str:

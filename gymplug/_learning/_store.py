@@ -62,7 +62,7 @@ def _encode(item: Learned) -> dict[str, Any]:
         "ids": list(item.ids),
         "error": item.error,
         "seconds": item.seconds,
-        "entry_points": [list(pair) for pair in item.entry_points],
+        "entry_points": [[env_id, spec["entry_point"]] for env_id, spec in item.specs.items()],
         "stored": time.time(),
     }
 
@@ -82,8 +82,8 @@ def _decode(dist: str, data: Any) -> Optional[Learned]:
             return None
     except (KeyError, TypeError, AttributeError):
         return None
-    entry_points = tuple((p[0], p[1]) for p in pairs)
-    return Learned(dist, version, tuple(signature), tuple(ids), error, float(seconds), entry_points)
+    specs = {p[0]: {"entry_point": p[1]} for p in pairs}
+    return Learned(dist, version, tuple(signature), tuple(ids), error, float(seconds), specs)
 
 
 class LearnedStore:
