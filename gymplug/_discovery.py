@@ -23,7 +23,7 @@ from ._hosts import GROUPS
 from ._log import get_logger
 from ._settings import Settings, current
 
-__all__ = ["Discovery", "discover", "disabled_distributions", "paused_gc", "unmatched_disable_values"]
+__all__ = ["Discovery", "discover", "disabled_distributions", "path_state", "paused_gc", "unmatched_disable_values"]
 
 logger = get_logger(__name__)
 
@@ -242,6 +242,25 @@ def _listings(path: list[Any], cache: _cache.DiscoveryCache) -> Iterator[tuple[L
         if listing.folders and not unreadable:  # a directory of no distributions costs one listdir
             cache.put(directory, signature, listing, max(newest, st.st_mtime_ns))
         yield listing, unreadable
+
+
+def path_state(path: Iterable[Any]) -> tuple:
+    """What installing or removing a distribution anywhere on ``path`` changes: each entry's stat.
+
+    A directory's mtime changes when a metadata folder is added to it or removed from it; a zip's when
+    it is rewritten. Costs one stat per entry.
+    """
+    state: list[tuple] = []
+    for entry in path:
+        if not isinstance(entry, str):
+            continue
+        try:
+            st = os.stat(os.path.abspath(entry or "."))
+        except (OSError, ValueError):
+            state.append((entry,))
+            continue
+        state.append((entry, st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev))
+    return tuple(state)
 
 
 @contextlib.contextmanager

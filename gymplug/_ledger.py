@@ -37,6 +37,7 @@ class Status(str, enum.Enum):
     SHADOWED = "shadowed"  # the host already had the id; the host's stays
     BUILTIN = "builtin"  # the host's own (or registered by user code)
     LEARNED = "learned"  # a package that registers on import provides it (learned); not imported yet
+    EMPTY = "empty"  # a package that requires the host, learned to register no environment (list --all)
 
 
 class Entry(NamedTuple):

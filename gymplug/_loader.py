@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional
 
 from . import _locks
 from ._entries import Declaration, Form, provides, split_env_id
@@ -80,6 +80,8 @@ class Loader:
         self.plugins = PluginRunner()
         #: what Form B plugins registered when they last loaded (set at attach; None: load as if unknown)
         self.hints: Optional["PluginHints"] = None
+        #: learned id -> the spec gymplug registered for it, until its package registers its own
+        self.placeholders: dict[str, Any] = {}
         self._lock = _locks.Lock()  # pending, in flight, active: dictionary work only
         _loaders.add(self)
 
@@ -173,6 +175,40 @@ class Loader:
                 else:
                     owners[env_id] = declaration
                     put(registry, env_id, spec)
+
+    def register_learned(
+        self, entries: list[tuple[Declaration, str, Mapping[str, Any]]], clashes: Mapping[str, list[Declaration]]
+    ) -> None:
+        """Register learned ids as native specs, each its source's: placeholders that making one replaces
+        with what its package registers. Ids two sources provide are conflicts, as for entries; an id the
+        host already has, or whose fields this host release does not take, stays a hint."""
+        ledger, keepers = self.ledger, self.policy.namespaces
+        with ledger.lock:
+            for env_id, claims in clashes.items():
+                if env_id not in ledger.owners and env_id not in ledger.conflicts and not self.raw.has(env_id):
+                    ledger.conflicts[env_id] = list(claims)
+        for declaration, env_id, fields in entries:
+            owner = ledger.owners.get(env_id)
+            if owner is not None and owner.dist.key == declaration.dist.key:
+                continue  # registered already: its placeholder, or what its package registered
+            if env_id in ledger.conflicts or (self.raw.has(env_id) and owner is None):
+                continue
+            try:
+                spec = self.host.env_spec(env_id, **fields)
+            except Exception:  # noqa: BLE001 - learned under another release of the host: a hint only
+                continue
+            if (keepers and "/" in env_id or env_id in ledger.owners) and not self.policy.claim(env_id, declaration):
+                continue
+            with ledger.lock:
+                ledger.owners[env_id] = declaration
+                self.placeholders[env_id] = spec
+                self.raw.store(env_id, spec)
+
+    def take_placeholder(self, env_id: object) -> None:
+        """``env_id`` is being registered: a learned placeholder of it goes first, silently (no "Overriding")."""
+        spec = self.placeholders.pop(env_id, None) if isinstance(env_id, str) else None
+        if spec is not None and self.raw.peek(env_id) is spec:
+            self.raw.drop(env_id)  # type: ignore[arg-type]
 
     def register(self, id: str, entry_point: Any = None, **options: Any) -> None:
         """Register an environment for the plugin being loaded (see ``gymplug_register_envs``)."""
@@ -352,6 +388,7 @@ class Loader:
         for declaration in [d for d in self._inflight if d not in loading]:
             self.pending.setdefault(declaration.namespace, []).append(declaration)
             del self._inflight[declaration]
+            self.plugins.forget_name(declaration.plugin_name)  # a hook plugin registered, its hook not done
         self._active = mine
 
 

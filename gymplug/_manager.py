@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+import sys
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from . import _locks
 from ._claims import ClaimPolicy
-from ._discovery import Discovery, discover, paused_gc
+from ._discovery import Discovery, discover, path_state, paused_gc
 from ._entries import Declaration, Form, split_env_id
 from ._errors import PluginDisabledError, PluginError, PluginLoadError, one_line
 from ._learning import Learning, PluginHints
@@ -44,9 +45,11 @@ class HostManager:
         self.policy = ClaimPolicy(self.ledger, self.raw)
         self.loader = Loader(host, self.ledger, self.policy, self.raw)
         #: distributions that register on import: learned, and imported only as providers
-        self.imports = Learning(host.name, host.facts.group, self.loader, settings)
+        self.learning = Learning(host.name, host.facts.group, self.loader, settings)
         self.discovery = Discovery(host.facts.group)
         self.attached = False
+        #: the stats of the sys.path directories when discovery last read them (None: the test seam)
+        self._path_state: Optional[tuple] = None
         self._lock = _locks.Lock()
         self._checked: set[str] = set()
 
@@ -75,25 +78,66 @@ class HostManager:
                 return
             self.attached = True
             if discovery is None:
+                self._path_state = path_state(sys.path)  # before reading: an install meanwhile is seen next miss
                 discovery = discover(self.host.name, settings=self.settings)
             self.discovery = discovery
             self.loader.hints = PluginHints(self.host.name, discovery.signatures, self.settings or current())
-            self.ledger.add_problems(discovery.problems)
-            env_entries: list[Declaration] = []
-            for declaration in discovery.declarations:
-                if discovery.is_disabled(declaration.dist):
-                    self.ledger.disabled.append(declaration)
-                elif declaration.form is Form.ENV:
-                    env_entries.append(declaration)
-                else:
-                    if declaration.namespace is not None:
-                        self.policy.reserve(declaration.namespace, declaration.dist.key)
-                    if load_plugins:
-                        self.loader.add(declaration)
-            self.loader.register_entries(env_entries)
+            self._take_in(discovery.declarations, discovery.problems, load_plugins=load_plugins)
+            self._register_learned()
             if self.ledger.disabled:
                 names = ", ".join(sorted({str(d.dist) for d in self.ledger.disabled}))
                 logger.info("disabled by GYMPLUG_DISABLE: %s", names)
+
+    def _take_in(self, declarations: Iterable[Declaration], problems: tuple, *, load_plugins: bool = True) -> None:
+        """Record what discovery found: Form A ids registered, Form B plugins pending, blocked ones disabled."""
+        discovery = self.discovery
+        self.ledger.add_problems(problems)
+        env_entries: list[Declaration] = []
+        for declaration in declarations:
+            if discovery.is_disabled(declaration.dist):
+                self.ledger.disabled.append(declaration)
+            elif declaration.form is Form.ENV:
+                env_entries.append(declaration)
+            else:
+                if declaration.namespace is not None:
+                    self.policy.reserve(declaration.namespace, declaration.dist.key)
+                if load_plugins:
+                    self.loader.add(declaration)
+        self.loader.register_entries(env_entries)
+
+    def _take_in_installs(self) -> None:
+        """A miss: if a sys.path directory changed since attach (a distribution installed into the running
+        process, as ``%pip install`` in a notebook does), read what the new distributions declare. A stat
+        per directory when nothing changed; only the changed directories are read (the discovery cache)."""
+        if self._path_state is None:
+            return
+        state = path_state(sys.path)
+        if state == self._path_state:
+            return
+        with self._lock, paused_gc():
+            if state == self._path_state:
+                return
+            self._path_state = state
+            known = set(self.discovery.declarations)
+            known_problems = set(self.discovery.problems)
+            discovery = discover(self.host.name, settings=self.settings)
+            self.discovery = discovery
+            self.loader.hints = PluginHints(self.host.name, discovery.signatures, self.settings or current())
+            new = [d for d in discovery.declarations if d not in known]
+            problems = tuple(p for p in discovery.problems if p not in known_problems)
+            logger.info("sys.path changed: %d new declarations", len(new))
+            self._take_in(new, problems)
+        self.learning.forget_sources()
+        self._register_learned()
+
+    def _register_learned(self) -> None:
+        """Learned ids whose specs are plain data become registry entries, as Form A ids are."""
+        try:
+            entries, clashes = self.learning.entries()
+        except Exception as exc:  # noqa: BLE001 - a broken store or metadata must not break attaching
+            logger.info("learned environments not registered: %s", one_line(exc))
+            return
+        self.loader.register_learned(entries, clashes)
 
     def activate_registry(self) -> None:
         """Attached: the registry's reads are the dict's own again, and only misses load (see _registry)."""
@@ -110,13 +154,20 @@ class HostManager:
         if that does not register it, import the distribution known to provide it (learning first)."""
         if not isinstance(key, str) or self.loader.is_quiet():
             return
-        self.loader.load_for(key)
-        if not self.raw.has(key) and self.attached:
-            self.imports.load_for(key)
+        with self.learning.budget():
+            if self.attached:
+                self._take_in_installs()
+            self.loader.load_for(key)
+            if not self.raw.has(key) and self.attached:
+                self.learning.load_for(key)
 
     def load_all(self) -> None:
         """Load every pending plugin (a complete listing was asked for)."""
         self.loader.load_all()
+
+    def lookup(self) -> Any:
+        """A context for one lookup (``make``, ``spec``): its misses share one time budget for learning."""
+        return self.learning.budget()
 
     def quiet(self) -> Any:
         """A context in which registry misses load nothing."""
@@ -157,31 +208,55 @@ class HostManager:
         """Prepare a lookup of ``env``: load what it needs; raise a PluginError if its plugin is broken.
 
         Returns the declaration that provides the env, or None when it is not a plugin's. A miss
-        loads only the plugins of the id's namespace and the root ones.
+        loads only the plugins of the id's namespace and the root ones. Making a learned id imports
+        its package first, which registers the id's real spec in place of gymplug's.
         """
         env_id = env if isinstance(env, str) else getattr(env, "id", None)
         if not isinstance(env_id, str) or ":" in env_id:  # "module:id": the host imports the module itself
             return None
-        if not self._present(env_id):
-            parsed = split_env_id(env_id)
-            latest = None
-            if parsed is not None and parsed[2] is None:
-                namespace, name, _ = parsed
-                latest = self.host.latest_version(namespace, name)
-                if latest is not None:
-                    env_id = f"{namespace}/{name}-v{latest}" if namespace else f"{name}-v{latest}"
-            if latest is None:
-                error = self.ledger.explain(env_id) or self._explain_disabled_provider(env_id)
-                if error is not None:
-                    raise error
-                return None
+        with self.lookup():
+            if not self._present(env_id):
+                parsed = split_env_id(env_id)
+                latest = None
+                if parsed is not None and parsed[2] is None:
+                    namespace, name, _ = parsed
+                    latest = self.host.latest_version(namespace, name)
+                    if latest is not None:
+                        env_id = f"{namespace}/{name}-v{latest}" if namespace else f"{name}-v{latest}"
+                if latest is None:
+                    error = self.ledger.explain(env_id) or self._explain_disabled_provider(env_id)
+                    if error is not None:
+                        raise error
+                    return None
         declaration = self.ledger.owner(env_id)
         if declaration is not None and import_entry:
+            if declaration.form is Form.IMPORT:
+                self._import_provider(env_id, declaration)
             self._check_entry_point(env_id, declaration)
         return declaration
 
+    def _import_provider(self, env_id: str, declaration: Declaration) -> None:
+        if self.learning.load(declaration):
+            return
+        cause = self.ledger.failures.get(declaration)
+        reason = one_line(cause) if cause is not None else "another thread's import of it did not finish"
+        error = self.host.error(
+            PluginLoadError,
+            f"cannot make '{env_id}': {declaration.describe()}, and importing it failed: {reason}",
+            env_id=env_id,
+            declarations=(declaration,),
+        )
+        raise error from cause
+
     def _explain_disabled_provider(self, env_id: str) -> Optional[PluginError]:
-        _, disabled = self.imports.providers(env_id)
+        """PluginDisabledError when a blocked distribution is known to provide ``env_id``: a package that
+        registers on import, or a registration plugin (root namespace included) that registered it before."""
+        hints = self.loader.hints
+        plugins = [
+            d for d in self.ledger.disabled
+            if d.form is Form.PLUGIN and hints is not None and env_id in (hints.ids(d) or ())
+        ]
+        disabled = plugins or self.learning.providers(env_id)[1]
         if not disabled:
             return None
         declaration = disabled[0]
@@ -231,9 +306,9 @@ class HostManager:
         if declaration is not None:
             exc.add_note(f"gymplug: this environment comes from {declaration.describe()}")
         elif isinstance(exc, self.host.base_error):
-            note = self.ledger.miss_note()
-            if note:
-                exc.add_note(note)
+            for note in (self.ledger.miss_note(), self.learning.miss_note()):
+                if note:
+                    exc.add_note(note)
 
     def pending_declarations(self) -> Iterator[Declaration]:
         return iter(self.loader.pending_declarations())

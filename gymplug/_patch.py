@@ -97,12 +97,13 @@ def _lookup_wrapper(link: Link, original: Callable[..., Any], *, import_entry: b
         manager = link.get() if link.ready else None  # not ready: the host's own import
         if manager is None:
             return original(id, *args, **kwargs)
-        declaration = manager.resolve(id, import_entry=import_entry)
-        try:
-            return original(id, *args, **kwargs)
-        except Exception as exc:
-            manager.annotate(exc, id, declaration)
-            raise
+        with manager.lookup():  # make() looks an id up several times: one budget for all of them
+            declaration = manager.resolve(id, import_entry=import_entry)
+            try:
+                return original(id, *args, **kwargs)
+            except Exception as exc:
+                manager.annotate(exc, id, declaration)
+                raise
 
     return lookup
 
@@ -135,7 +136,9 @@ def apply(link: Link, registration: ModuleType, *, lazy_registry: bool, rebind: 
         state = loader.current()
         if state is not None and state.legacy and state.declaration.namespace is not None:
             args, kwargs = _in_namespace(state.declaration.namespace, args, kwargs)
-        if state is not None and manager.already_known(kwargs.get("id", args[0] if args else None), state.declaration):
+        env_id = kwargs.get("id", args[0] if args else None)
+        loader.take_placeholder(env_id)  # a learned id's package registers it: no "Overriding" warning
+        if state is not None and manager.already_known(env_id, state.declaration):
             return None  # recorded as shadowed; the host would only warn "Overriding environment"
         # The host's own `id in registry` check must not load plugins.
         with loader.quiet():

@@ -69,3 +69,9 @@ class PluginRunner:
         with self._lock:
             if self._pm is not None and self._pm.is_registered(plugin):
                 self._pm.unregister(plugin)
+
+    def forget_name(self, name: str) -> None:
+        """Unregister the hook plugin registered as ``name``, if there is one (after a fork: see the loader)."""
+        with self._lock:
+            if self._pm is not None and self._pm.get_plugin(name) is not None:
+                self._pm.unregister(name=name)

@@ -108,12 +108,21 @@ def test_list_json_shows_sources_and_statuses(venv, canary):
     assert "gp_legacy.registration" in imported
 
 
-def test_list_no_import_runs_no_plugin_code(venv, canary):
-    payload = json.loads(gymplug(venv, "list", "--json", "--no-import", env=canary.env).stdout)
+def test_list_no_import_runs_no_plugin_code(venv, canary, tmp_path):
+    env = {**canary.env, "GYMPLUG_CACHE_DIR": str(tmp_path / "cache")}
+    payload = json.loads(gymplug(venv, "list", "--json", "--no-import", env=env).stdout)
     rows = rows_by_id(payload)
-    assert rows["Legacy/*"][0]["status"] == "pending"
+    assert rows["Legacy/*"][0]["status"] == "pending"  # nothing known of it yet
     assert rows["foo-v0"][0]["status"] == "declared"
     assert canary.modules() == []
+    gymplug(venv, "list", "--json", env=env)  # loads the registration plugins: what each registered is learned
+    loaded = canary.modules()
+    assert loaded  # canary plugins ran
+    rows = rows_by_id(json.loads(gymplug(venv, "list", "--json", "--no-import", env=env).stdout))
+    assert "Legacy/*" not in rows
+    assert {r["status"] for r in rows["Legacy/Pong-v5"]} == {"learned"}
+    assert rows["foo-v0"][0]["status"] == "declared"
+    assert canary.modules() == loaded  # and still no plugin code ran
 
 
 def test_list_json_stays_valid_when_plugins_print(venv):

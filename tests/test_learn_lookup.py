@@ -102,8 +102,11 @@ def test_gymplug_index_learns_every_source_and_list_shows_them_learned(site: Sit
     assert sources["gp-learn-root"]["ids"] == ["LearnRoot-v0", "LearnRoot-v1"]
     assert sources["gp-learn-fails"]["error"].startswith("import gp_learn_fails: RuntimeError")
     assert site.imports()["gp_learn_root"] == 1  # in the child only
-    listed = run([gymplug, "list", "--no-import", "--json", "--host", HOST], env=site.extra, timeout=240)
-    rows = {r["id"]: r for r in json.loads(listed.stdout)["envs"]}
-    grid = rows["Learn/Grid-v0"]
-    assert grid["status"] == "learned" and grid["distribution"] == "gp-learn-namespaced"
+    listed = run([gymplug, "list", "--no-import", "--json", "--host", HOST], env=site.extra, check=False, timeout=240)
+    assert listed.returncode == 1  # the package that failed to learn is a problem row
+    rows = {(r["id"], r["distribution"]): r for r in json.loads(listed.stdout)["envs"]}
+    grid = rows["Learn/Grid-v0", "gp-learn-namespaced"]
+    assert grid["status"] == "learned"
+    failed = rows["*", "gp-learn-fails"]
+    assert failed["status"] == "broken" and failed["detail"].startswith("learning failed: import gp_learn_fails")
     assert site.imports()["gp_learn_ns"] == 1  # listing imported nothing

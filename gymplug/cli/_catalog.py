@@ -67,6 +67,7 @@ def catalog(manager: Any, *, builtins: bool = False) -> Iterator[EnvRow]:
     host = manager.host.name
     registry = manager.host.registry
     disabled = manager.discovery.disabled
+    placeholders = manager.loader.placeholders
     rows: list[EnvRow] = []
     for env_id, spec in dict.items(registry):
         entry_point = getattr(spec, "entry_point", None)
@@ -76,21 +77,44 @@ def catalog(manager: Any, *, builtins: bool = False) -> Iterator[EnvRow]:
             if builtins:
                 rows.append(_row(host, env_id, Status.BUILTIN, None, entry_point=shown))
             continue
-        module = _entry_point_module(entry_point)
-        imported = declaration.form is not Form.ENV or (module is not None and module in sys.modules)
-        rows.append(_row(host, env_id, Status.LOADED if imported else Status.DECLARED, declaration, entry_point=shown))
-    for entry in manager.ledger.entries(manager.pending_declarations()):
+        if declaration.form is Form.IMPORT:  # learned: loaded once its package replaced gymplug's spec
+            status = Status.LEARNED if placeholders.get(env_id) is spec else Status.LOADED
+        else:
+            module = _entry_point_module(entry_point)
+            imported = declaration.form is not Form.ENV or (module is not None and module in sys.modules)
+            status = Status.LOADED if imported else Status.DECLARED
+        rows.append(_row(host, env_id, status, declaration, entry_point=shown))
+    hints = manager.loader.hints
+    pending = []
+    for declaration in manager.pending_declarations():  # a plugin not loaded here whose ids were learned
+        known = hints.ids(declaration) if hints is not None else None
+        if known and declaration.namespace:  # what it tried outside its namespace was refused
+            known = tuple(env_id for env_id in known if env_id.startswith(f"{declaration.namespace}/"))
+        if known:
+            rows.extend(_row(host, env_id, Status.LEARNED, declaration)
+                        for env_id in known if not dict.__contains__(registry, env_id))
+        else:
+            pending.append(declaration)
+    for entry in manager.ledger.entries(pending):
         if entry.problem is not None:
             problem = entry.problem
             rows.append(EnvRow(entry.env_id, host, Status.BROKEN, "env" if problem.env_id else "?",
                                problem.dist.name, problem.dist.version, problem.entry, detail=problem.reason))
         else:
             rows.append(_row(host, entry.env_id, entry.status, entry.declaration, detail=entry.detail))
-    for env_id, declaration, entry_point in manager.imports.learned_ids():
-        if not dict.__contains__(registry, env_id):  # learned, not imported in this process
+    conflicts = manager.ledger.conflicts
+    for env_id, declaration, entry_point in manager.learning.learned_ids():
+        if not dict.__contains__(registry, env_id) and env_id not in conflicts:  # learned, not registered here
             status = Status.DISABLED if declaration.dist.key in disabled else Status.LEARNED
             rows.append(_row(host, env_id, status, declaration, entry_point=entry_point,
                              detail="GYMPLUG_DISABLE" if status is Status.DISABLED else None))
+    for source, item in manager.learning.learned_sources():  # a failed one always; one of no ids with --all
+        if item.error:
+            rows.append(_row(host, "*", Status.BROKEN, manager.learning.declaration(source, item),
+                             detail=f"learning failed: {item.error}"))
+        elif not item.ids and builtins:
+            rows.append(_row(host, "*", Status.EMPTY, manager.learning.declaration(source, item),
+                             detail="registers no environment when imported"))
     rows.sort(key=lambda r: (r.id.lower(), r.distribution or "", r.status.value))
     return iter(rows)
 

@@ -93,7 +93,7 @@ def _host_findings(host: str) -> tuple[list[Finding], Any]:
 def _plugin_findings(host: str, manager: Any) -> list[Finding]:
     with stdout_to_stderr():
         manager.load_all()
-    findings = [Finding(f.level, host, f.message) for f in manager.ledger.findings()]
+    findings = [Finding(f.level, host, f.message) for f in (*manager.ledger.findings(), *manager.learning.findings())]
     unmatched = unmatched_disable_values(current(), manager.discovery.seen)
     if unmatched:
         shown = ", ".join(repr(v) for v in unmatched)

@@ -93,7 +93,7 @@ def find_env(env_id: str, choice: Optional[str]) -> tuple[str, Any]:
         if known_error is not None:  # a refused, broken, disabled or conflicting id: say why
             raise known_error
         known.extend(dict.keys(manager.host.registry))
-        known.extend(env for env, _, _ in manager.imports.learned_ids())
+        known.extend(env for env, _, _ in manager.learning.learned_ids())
     close = difflib.get_close_matches(env_id, known, n=3)
     hint = f"; did you mean: {', '.join(close)}?" if close else "; see: gymplug list"
     raise CommandError(f"unknown environment '{env_id}' ({' or '.join(hosts)}){hint}")

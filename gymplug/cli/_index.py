@@ -35,8 +35,8 @@ def cmd_index(args: argparse.Namespace) -> int:
                 "version": declaration.dist.version, "modules": [declaration.module], "ids": list(ids),
                 "seconds": round(seconds, 3), "error": None if failure is None else describe_exception(failure),
             })
-        usable, disabled = manager.imports.sources()
-        learned = manager.imports.learn(stream=sys.stderr)
+        usable, disabled = manager.learning.sources()
+        learned = manager.learning.learn(stream=sys.stderr)
         for source in usable:
             item = learned.get(source.key)
             results.append({
