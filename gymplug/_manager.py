@@ -158,7 +158,7 @@ class HostManager:
             if self.attached:
                 self._take_in_installs()
             self.loader.load_for(key)
-            if not self.raw.has(key) and self.attached:
+            if not self.raw.has(key) and self.attached and key not in self.ledger.conflicts:
                 self.learning.load_for(key)
 
     def load_all(self) -> None:

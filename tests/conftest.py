@@ -52,6 +52,15 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, wheel_names
     return env
 
 
+@pytest.fixture(scope="session")
+def bare_venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Venv:
+    """The host and gymplug alone: tests put their own distributions on PYTHONPATH (tests/sites.py)."""
+    env = Venv.create(tmp_path_factory.mktemp("bare-venv") / "env")
+    env.install_host()
+    env.install_wheels(wheelhouse, ["gymplug"])
+    return env
+
+
 @pytest.fixture
 def canary(tmp_path: Path) -> "Canary":
     return Canary(tmp_path / "canary.log")
