@@ -193,12 +193,18 @@ _files: "set[FileLock]" = set()
 _files_guard = threading.Lock()
 
 
+_guarded_fork = threading.local()
+
+
 def _before_fork() -> None:
-    _files_guard.acquire()
+    # Bounded: a fork from a signal handler that interrupted this very thread inside the guard must not hang.
+    _guarded_fork.held = _files_guard.acquire(timeout=5.0)
 
 
 def _after_fork_in_parent() -> None:
-    _files_guard.release()
+    if getattr(_guarded_fork, "held", False):
+        _guarded_fork.held = False
+        _files_guard.release()
 
 
 def _after_fork_in_child() -> None:
