@@ -7,9 +7,9 @@ an edit in place changes the file (its mtime, size, inode or ctime). A state you
 seconds is never stored, so a change within the file system's timestamp granularity cannot hide
 behind an equal mtime.
 
-One file per interpreter and environment, read and written by :func:`read_private_json` and
-:func:`write_private_json`: only a regular file is opened (never a FIFO, device or symlink), and
-on POSIX a file or directory that is not the user's own, or is writable by others, is ignored.
+One file per interpreter and environment, read and written under the rules of :mod:`._private`:
+only a regular file is opened (never a FIFO, device or symlink), and on POSIX a file or directory
+that is not the user's own, or is writable by others, is ignored.
 A file that does not parse or has the wrong shape is ignored and rebuilt. Every directory of the
 current path is kept when the file is written; the others are pruned, oldest first.
 """
@@ -20,13 +20,12 @@ import hashlib
 import json
 import math
 import os
-import stat
 import sys
-import tempfile
 import time
 from typing import Any, Iterable, NamedTuple, Optional
 
 from ._log import get_logger
+from ._private import MAX_BYTES, read_private_json, trusted, unwritable_reason, write_private_json, write_private_text
 from ._settings import Settings, current
 from ._version import __version__
 
@@ -38,7 +37,10 @@ __all__ = [
     "file_signature",
     "invalidate_caches",
     "read_private_json",
+    "trusted",
+    "unwritable_reason",
     "write_private_json",
+    "write_private_text",
 ]
 
 logger = get_logger(__name__)
@@ -46,9 +48,6 @@ logger = get_logger(__name__)
 FORMAT = 2  # 2: four ints per file signature (ctime added), values normalized as importlib reads them
 _SETTLE_NS = 2 * 10**9  # younger states are not stored: coarse mtimes could hide a change
 _MAX_OTHERS = 64  # directories kept besides the current path's; the least recently stored go first
-_MAX_BYTES = 64 * 2**20  # neither read nor written beyond this
-_STALE_TMP_S = 10 * 60  # a temporary file this old belongs to a writer that was killed
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _TEXT_COLUMNS = ("folders", "names", "versions")
 _FOLDER_FORBIDDEN = frozenset(filter(None, ("\0", "/", os.sep, os.altsep)))
 
@@ -78,98 +77,6 @@ def invalidate_caches() -> None:
             os.unlink(path)
         except FileNotFoundError:
             pass
-
-
-def trusted(st: os.stat_result) -> bool:
-    if os.name != "posix":
-        return True
-    return st.st_uid == os.getuid() and not st.st_mode & 0o022
-
-
-def read_private_json(path: str) -> Optional[Any]:
-    """The JSON value in ``path``, or None if it is absent, unsafe to read or not sensible JSON. Never raises.
-
-    The directory must be the user's own and not writable by others (POSIX); the file is opened
-    without following a symlink and without blocking (a FIFO would hang the reader), then must be a
-    regular file, the user's own, not writable by others and at most 64 MiB.
-    """
-    try:
-        if not trusted(os.stat(os.path.dirname(path) or ".")):
-            logger.warning("ignoring %s: its directory is not the user's own, or writable by others", path)
-            return None
-        fd = os.open(path, _OPEN_FLAGS)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:  # ELOOP for a symlink; ValueError for a NUL in the path
-        logger.info("ignoring %s: %s", path, exc)
-        return None
-    try:
-        with open(fd, "rb") as file:
-            st = os.fstat(file.fileno())
-            if not stat.S_ISREG(st.st_mode) or not trusted(st):
-                logger.warning("ignoring %s: not a regular file of the user's own, or writable by others", path)
-                return None
-            if st.st_size > _MAX_BYTES:
-                logger.info("ignoring %s: larger than %d bytes", path, _MAX_BYTES)
-                return None
-            data = file.read(_MAX_BYTES + 1)
-        if len(data) > _MAX_BYTES:
-            return None
-        return json.loads(data)
-    except Exception as exc:  # RecursionError, UnicodeDecodeError, MemoryError for absurd input: all mean "rebuild"
-        logger.info("ignoring %s: %s: %s", path, type(exc).__name__, exc)
-        return None
-
-
-def write_private_json(path: str, data: Any) -> bool:
-    """Write ``data`` as JSON to ``path`` atomically (0600 file, 0700 directory); False if it was not. Never raises."""
-    try:
-        text = json.dumps(data, separators=(",", ":"))
-    except Exception as exc:  # not JSON-serializable, or nested too deeply
-        logger.info("not writing %s: %s", path, exc)
-        return False
-    return _write_private_text(path, text)
-
-
-def _write_private_text(path: str, text: str) -> bool:
-    if len(text) > _MAX_BYTES:  # a bound on characters; what is read is bounded on bytes
-        logger.info("not writing %s: larger than %d bytes", path, _MAX_BYTES)
-        return False
-    try:
-        directory = os.path.dirname(path) or "."
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        if not trusted(os.stat(directory)):
-            logger.warning("not writing %s: %s is not the user's own, or writable by others", path, directory)
-            return False
-        _remove_stale_temporaries(directory)
-        stem = os.path.splitext(os.path.basename(path))[0]
-        fd, temporary = tempfile.mkstemp(prefix=f".{stem}-", suffix=".tmp", dir=directory)  # mode 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                file.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except Exception as exc:  # OSError mostly; ValueError for a NUL in the path
-        logger.info("could not write %s: %s", path, exc)
-        return False
-    return True
-
-
-def _remove_stale_temporaries(directory: str) -> None:
-    """Remove ``.*.tmp`` files of writers that were killed before they renamed them (older than ten minutes)."""
-    limit = time.time() - _STALE_TMP_S
-    for name in os.listdir(directory):
-        if not (name.startswith(".") and name.endswith(".tmp")):
-            continue
-        path = os.path.join(directory, name)
-        try:
-            st = os.lstat(path)
-            if stat.S_ISREG(st.st_mode) and st.st_mtime < limit and (os.name != "posix" or st.st_uid == os.getuid()):
-                os.unlink(path)
-        except OSError:
-            pass  # another writer removed it first
 
 
 SIGNATURE_INTS = 4  # the ints of one file signature: see file_signature
@@ -326,10 +233,10 @@ class DiscoveryCache:
         others = sorted(others, key=lambda item: item[1][2], reverse=True)[:_MAX_OTHERS]
         while True:
             text = _encode(mine + others)
-            if len(text) <= _MAX_BYTES or not others:
+            if len(text) <= MAX_BYTES or not others:
                 break
             others = others[: len(others) // 2]
-        _write_private_text(self.path, text)
+        write_private_text(self.path, text)
 
 
 def _encode(entries: list[tuple[str, tuple[list[int], Any, float]]]) -> str:

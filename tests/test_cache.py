@@ -231,3 +231,30 @@ def test_the_default_location_is_the_documented_one(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "name", "nt")
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
     assert os.path.dirname(_cache.cache_file()) == os.path.join(str(tmp_path / "local"), "gymplug", "Cache")
+
+
+def test_the_64_most_recently_stored_other_directories_are_kept(tmp_path, cache_dir):
+    sites = [tmp_path / f"site{i}" for i in range(70)]
+    for i, site in enumerate(sites):
+        dist_info(site, f"plug{i}", "1.0", GROUP_TEXT.format(f"p{i}-v0 = pkg:Env"))
+    settle(*sites)
+    for site in sites:  # one project after another, each with its own path: each stores its directory
+        discover("gym", path=[str(site)])
+    (cache_file,) = cache_dir.iterdir()
+    kept = set(json.loads(cache_file.read_text())["dirs"])
+    assert kept == {str(site) for site in sites[-65:]}  # the current path's, and the 64 most recent others
+
+
+def test_a_directory_with_an_undecodable_entry_points_txt_is_reported_on_every_run(tmp_path, cache_dir, caplog):
+    site = tmp_path / "site"
+    dist_info(site, "plug-a", "1.0", GROUP_TEXT.format("a-v0 = pkg_a:Env"))
+    latin = dist_info(site, "latin-gym", "1.0", "[gym.envs]\ncaf\xe9-v0 = x:y\n".encode("latin-1"))
+    settle(site)
+    for _ in range(2):  # not cached with the problem left out: the next run reports it too
+        found = discover("gym", path=[str(site)])
+        assert [p.dist.name for p in found.problems] == ["latin-gym"]
+        assert [d.name for d in found.declarations] == ["a-v0"]
+    (latin / "entry_points.txt").write_text("[gym.envs]\ncafe-v0 = x:y\n")  # the control: fixed, it is cached
+    settle(site)
+    assert ids(site) == ["a-v0", "cafe-v0"]
+    assert hits(site, caplog) == 1

@@ -179,12 +179,13 @@ def test_a_hostile_store_is_ignored_and_rebuilt(learn_venv: Venv, tmp_path: Path
     path = Path(drive(learn_venv, store, canary, skip=skip).data["store"])
     assert imports(canary)["gp_learn_root"] == 1
     lie = json.loads(path.read_text())  # a valid entry that would be believed, were the file trusted
-    lie["hosts"][HOST]["gp-learn-root"]["ids"] = ["Lie-v0"]
+    (entry,) = lie["hosts"][HOST]["gp-learn-root"].values()  # one metadata folder
+    entry["ids"] = ["Lie-v0"]
     path.unlink()
     if damage == "garbage":
         path.write_bytes(b"\xff\x00{not json")
     elif damage == "wrong-shape":
-        lie["hosts"][HOST]["gp-learn-root"]["ids"] = "Lie-v0"
+        entry["ids"] = "Lie-v0"
         path.write_text(json.dumps(lie))
     elif damage == "group-writable":
         path.write_text(json.dumps(lie))
@@ -198,4 +199,5 @@ def test_a_hostile_store_is_ignored_and_rebuilt(learn_venv: Venv, tmp_path: Path
     assert run.ids("gp-learn-root") == ["LearnRoot-v0", "LearnRoot-v1"]
     assert imports(canary)["gp_learn_root"] == 2  # learned again
     assert not path.is_symlink() and oct(path.stat().st_mode & 0o777) == "0o600"
-    assert json.loads(path.read_text())["hosts"][HOST]["gp-learn-root"]["ids"] == ["LearnRoot-v0", "LearnRoot-v1"]
+    (entry,) = json.loads(path.read_text())["hosts"][HOST]["gp-learn-root"].values()
+    assert entry["ids"] == ["LearnRoot-v0", "LearnRoot-v1"]

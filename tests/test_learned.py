@@ -13,6 +13,7 @@ import pytest
 
 from helpers import HOST
 
+from gymplug import _locks
 from gymplug._learning import _learn, _store
 from gymplug._learning._children import Learned
 from gymplug._settings import Settings
@@ -52,6 +53,27 @@ def test_learned_once_then_known_while_version_and_signature_hold(settings: Sett
     assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
 
 
+def test_two_projects_sharing_a_venv_do_not_learn_again_on_every_run(settings: Settings, children: list) -> None:
+    # Each project has its own copy of probe 1.0: the store keeps an entry per metadata folder.
+    other = SOURCE._replace(folder="elsewhere", signature=(9,) * 8)
+    for _ in range(3):
+        assert _learn.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
+        assert _learn.learn_missing("gymnasium", [other], settings)["probe"].ids == ("Probe-v0",)
+    assert children == [["probe"], ["probe"]]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="modes are POSIX")
+def test_learning_writes_nothing_into_a_cache_directory_others_can_write(tmp_path: Path, children: list) -> None:
+    # B11: the lock file was created there (the store itself was not).
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    settings = Settings.from_environ({"GYMPLUG_CACHE_DIR": str(shared)})
+    assert _learn.learn_missing("gymnasium", [SOURCE], settings)["probe"].ids == ("Probe-v0",)
+    assert list(shared.iterdir()) == []
+    assert "others can write" in str(_store.unkept_reason(settings))
+
+
 def test_learning_off_and_disabled_sources_start_nothing(settings: Settings, children: list) -> None:
     assert _learn.learn_missing("gymnasium", [SOURCE], settings._replace(learn=False)) == {}
     assert _learn.learn_missing("gymnasium", [SOURCE], settings._replace(disable=frozenset({"probe"}))) == {}
@@ -77,10 +99,10 @@ def test_a_malformed_store_reads_as_empty_and_is_rebuilt(settings: Settings, chi
     os.chmod(path, 0o600)
     assert _store.known("gymnasium", [SOURCE], settings) == {}
     _learn.learn_missing("gymnasium", [SOURCE], settings)
-    assert json.loads(Path(path).read_text())["hosts"]["gymnasium"]["probe"]["ids"] == ["Probe-v0"]
+    assert json.loads(Path(path).read_text())["hosts"]["gymnasium"]["probe"][SOURCE.folder]["ids"] == ["Probe-v0"]
 
 
-@pytest.mark.skipif(_store.fcntl is None, reason="no fcntl: no lock")
+@pytest.mark.skipif(_locks.fcntl is None, reason="no fcntl: no lock")
 def test_a_held_lock_is_waited_for_briefly_then_nothing_is_learned(settings: Settings, children: list) -> None:
     path = _store.store_file(settings)
     assert path is not None

@@ -65,7 +65,8 @@ def test_a_provider_that_does_not_deliver_falls_back_to_the_rest(venv, tmp_path:
     entries = data["hosts"][HOST]
     shadow = next(key for key in entries if key.startswith("gp-fixture-root-shadow#"))
     legacy = next(key for key in entries if key.startswith("gp-fixture-rootlegacy#"))
-    entries[shadow]["ids"], entries[legacy]["ids"] = ["RootThing-v0"], []  # stale: the wrong provider
+    # A Form B plugin's entry has no metadata folder: "".
+    entries[shadow][""]["ids"], entries[legacy][""]["ids"] = ["RootThing-v0"], []  # stale: the wrong provider
     store.write_text(json.dumps(data))
     canary.path.unlink()
     made = run(venv, tmp_path, canary, f"print({HOST}.spec('RootThing-v0').id)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Iterable, Optional, TextIO
 
 from .._log import get_logger
@@ -38,7 +39,7 @@ def learn_missing(
     found = dict(_found(store, host, sources))
     if not settings.learn or all(s.key in found for s in sources):
         return found
-    with Lock(store.path, wait) as lock:
+    with Lock(store.path, time.monotonic() + wait) as lock:
         store.load()  # another process may have learned while this one waited
         found = dict(_found(store, host, sources))
         missing = [s for s in sources if s.key not in found]
@@ -46,9 +47,8 @@ def learn_missing(
             if missing:
                 logger.warning("gymplug: another process is still learning; %d packages not learned", len(missing))
             return found
-        for item in learn_many(host, missing, timeout, path=path, stream=stream):
-            if not item.transient:  # a timeout or a crash is tried again next time, never kept
-                store.put(host, item)
+        for source, item in zip(missing, learn_many(host, missing, timeout, path=path, stream=stream)):
+            store.put(host, source, item)  # a transient item (a timeout, a crash) is never kept
             found[item.dist] = item
         store.save()
     return found

@@ -1,43 +1,57 @@
 """The learned store: what each import source registered, per host, kept beside the discovery cache.
 
 One JSON file per interpreter and environment, ``learned-<hash>.json`` in the discovery cache's
-directory, under the discovery cache's rules: read only if it is a regular file of the user's
-own that others cannot write, and not too large; written atomically, mode 0600, in a directory of
-mode 0700; a file or an entry of the wrong shape is ignored (and rebuilt on the next write). An
-entry holds while the source's version and folder signature are the ones it was learned with.
+directory, read and written under the rules of :mod:`gymplug._private` (the user's own file in the
+user's own directory, atomic writes, mode 0600). Format 2::
 
-Processes that miss together learn once between them: the learner holds an exclusive lock on
-``learned-<hash>.lock`` (``fcntl.flock``); the others wait for it, bounded, then read its results.
-If the wait runs out they go on without learning; where there is no ``fcntl`` (Windows) each
-process learns what it finds missing and the last write wins.
+    {"format": 2, "hosts": {host: {dist key: {metadata folder: entry}}}}
+
+An entry is keyed on the distribution AND its folder (two projects sharing one venv, each with its
+own copy of a package, are two entries) and holds while the source's version, signature and
+``depends`` (its requirements' installed versions) equal those it was learned with. A failure holds
+only for :data:`RETRY_SECONDS`; a transient result is never stored. Every field is checked before it
+is used or written back (types, finite numbers, bounded sizes and depth): an entry that fails is
+dropped, never raised about. At most 4,096 entries per host are kept, the most recently stored.
+
+Processes that miss together learn once between them: the learner holds :class:`Lock` on
+``learned-<hash>.lock``; the others wait for it until a deadline, then read its results.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import stat
 import time
-from typing import Any, Iterable, Iterator, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional, Union
 
-from .._cache import interpreter_file, read_private_json, trusted, write_private_json
-from .._entries import Declaration
+from .._cache import interpreter_file
+from .._entries import Declaration, normalize_name
+from .._locks import FileLock
 from .._log import get_logger
-from .._settings import Settings
+from .._private import MAX_BYTES, read_private_json, unwritable_reason, write_private_text
+from .._settings import Settings, current
 from ._children import Learned
+from ._record import Entry, decode, dump, entry_for, is_text
 from ._sources import Source
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
-__all__ = ["LearnedStore", "Lock", "PluginHints", "invalidate", "known", "store_file"]
+__all__ = [
+    "FORMAT",
+    "RETRY_SECONDS",
+    "LearnedStore",
+    "Lock",
+    "PluginHints",
+    "invalidate",
+    "known",
+    "store_file",
+    "unkept_reason",
+]
 
 logger = get_logger(__name__)
 
-FORMAT = 1
-_MAX_PER_HOST = 4096  # entries kept per host; the least recently learned go first
-_POLL = 0.05
+FORMAT = 2  # 2: keyed on the folder too; depends, specs, modules; failures expire
+RETRY_SECONDS = 600.0  # a stored failure is retried after this long (and whenever its source's state changes)
+_MAX_PER_HOST = 4096  # entries kept per host; the least recently stored go first
+_FORGET_WAIT = 10.0  # seconds `invalidate` waits for a learner to finish before it forgets anyway
 
 
 def store_file(settings: Optional[Settings] = None) -> Optional[str]:
@@ -45,138 +59,177 @@ def store_file(settings: Optional[Settings] = None) -> Optional[str]:
     return interpreter_file("learned", FORMAT, settings)
 
 
-def invalidate(settings: Optional[Settings] = None) -> None:
-    """Forget everything learned (the next miss learns again)."""
+def unkept_reason(settings: Optional[Settings] = None) -> Optional[str]:
+    """Why learned results cannot be kept now (so every process learns again), or None. A few stats."""
+    settings = current() if settings is None else settings
     path = store_file(settings)
-    if path is not None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+    if path is None:
+        return "GYMPLUG_CACHE=0 turns the cache off"
+    return unwritable_reason(path)
 
 
-def _encode(item: Learned) -> dict[str, Any]:
-    return {
-        "version": item.version,
-        "signature": list(item.signature),
-        "ids": list(item.ids),
-        "error": item.error,
-        "seconds": item.seconds,
-        "entry_points": [[env_id, spec["entry_point"]] for env_id, spec in item.specs.items()],
-        "stored": time.time(),
-    }
+def invalidate(settings: Optional[Settings] = None, keys: Optional[Iterable[str]] = None) -> None:
+    """Forget what was learned: everything, or only about the distributions named in ``keys``.
+
+    Under the store's lock (waited for up to ten seconds), so that a learner running now does not
+    write back what was forgotten. Never raises.
+    """
+    path = store_file(settings)
+    if path is None:
+        return
+    with Lock(path, time.monotonic() + _FORGET_WAIT) as lock:
+        if lock.held is False:
+            logger.warning("gymplug: another process is still learning; forgetting without waiting for it")
+        if keys is None:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError) as exc:
+                logger.warning("could not remove %s: %s", path, exc)
+            return
+        store = LearnedStore(path)
+        store.forget(keys=keys)
+        store.save()
 
 
-def _decode(dist: str, data: Any) -> Optional[Learned]:
-    """The entry stored as ``data``, or None if it does not have the right shape."""
-    try:
-        version, signature, ids, error = data["version"], data["signature"], data["ids"], data["error"]
-        seconds, pairs = data["seconds"], data.get("entry_points", [])
-        if not (type(version) is str and type(signature) is list and type(ids) is list and type(pairs) is list):
-            return None
-        if not all(type(n) is int for n in signature) or not all(type(i) is str for i in ids):
-            return None
-        if not (error is None or type(error) is str) or type(seconds) not in (int, float):
-            return None
-        if not all(type(p) is list and len(p) == 2 and type(p[0]) is type(p[1]) is str for p in pairs):
-            return None
-    except (KeyError, TypeError, AttributeError):
-        return None
-    specs = {p[0]: {"entry_point": p[1]} for p in pairs}
-    return Learned(dist, version, tuple(signature), tuple(ids), error, float(seconds), specs)
+_Raw = Union[dict, Entry]  # an entry as read (checked when first used) or as decoded
 
 
 class LearnedStore:
-    """The entries of one store file: host -> dist key -> the stored dict (valid ones only)."""
+    """The entries of one store file, loaded once; ``put`` and ``forget`` change them until ``save``."""
 
     def __init__(self, path: Optional[str]) -> None:
         self.path = path
-        self.hosts: dict[str, dict[str, dict[str, Any]]] = {}
+        #: host -> (dist key, folder) -> the entry; one read from the file is decoded when first used
+        self._hosts: dict[str, dict[tuple[str, str], _Raw]] = {}
+        self._changed = False
         if path is not None:
             self.load()
 
     def load(self) -> None:
         """(Re)read the file; anything untrusted or malformed reads as nothing. Never raises."""
-        self.hosts = {}
-        data = self._read()
-        if not (isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("hosts"), dict)):
+        self._hosts, self._changed = {}, False
+        data = None if self.path is None else read_private_json(self.path)
+        if not (type(data) is dict and data.get("format") == FORMAT and type(data.get("hosts")) is dict):
             return
-        for host, entries in data["hosts"].items():
-            if isinstance(host, str) and isinstance(entries, dict):
-                valid = {d: e for d, e in entries.items() if isinstance(d, str) and _decode(d, e) is not None}
-                self.hosts[host] = valid
+        for host, dists in data["hosts"].items():
+            if not (is_text(host) and type(dists) is dict):
+                continue
+            entries: dict[tuple[str, str], _Raw] = {}
+            for key, folders in dists.items():
+                if not (is_text(key) and type(folders) is dict):
+                    continue
+                for folder, entry in folders.items():
+                    if is_text(folder, empty=True) and "\0" not in folder and type(entry) is dict:
+                        entries[(key, folder)] = entry  # checked in full when used: most never are
+            self._hosts[host] = entries
 
-    def _read(self) -> Any:
-        return None if self.path is None else read_private_json(self.path)
+    def _entry(self, host: str, where: tuple[str, str]) -> Optional[Entry]:
+        entries = self._hosts.get(host, {})
+        raw = entries.get(where)
+        if raw is None or isinstance(raw, Entry):
+            return raw
+        entry = decode(where[0], raw)
+        if entry is None:  # the wrong shape: dropped, and the next save leaves it out
+            del entries[where]
+            self._changed = True
+        else:
+            entries[where] = entry
+        return entry
 
-    def get(self, host: str, source: Source) -> Optional[Learned]:
-        """What ``source`` registered, if it was learned at its current version and folder state."""
-        entry = self.hosts.get(host, {}).get(source.key)
-        found = None if entry is None else _decode(source.key, entry)
-        if found is None or found.version != source.version or found.signature != tuple(source.signature):
+    def get(self, host: str, source: Source, now: Optional[float] = None) -> Optional[Learned]:
+        """What ``source`` registered, if it was learned in its current state; a failure only for a while.
+
+        Valid while the version, signature, folder and requirements' versions equal the source's; a
+        failure (``error`` set) only until :data:`RETRY_SECONDS` after it was stored.
+        """
+        entry = self._entry(host, (source.key, source.folder))
+        if entry is None:
             return None
-        return found
+        item = entry.item
+        if item.version != source.version or item.signature != tuple(source.signature):
+            return None
+        if entry.depends != tuple(source.depends):
+            return None
+        now = time.time() if now is None else now
+        if item.error is not None and not abs(now - entry.stored) < RETRY_SECONDS:
+            return None
+        return item
 
-    def put(self, host: str, item: Learned) -> None:
-        entries = self.hosts.setdefault(host, {})
-        entries[item.dist] = _encode(item)
-        if len(entries) > _MAX_PER_HOST:
-            newest = sorted(entries.items(), key=lambda kv: kv[1].get("stored", 0), reverse=True)[:_MAX_PER_HOST]
-            self.hosts[host] = dict(newest)
+    def put(self, host: str, source: Source, item: Learned) -> None:
+        """Keep what ``source`` registered (until ``save``); a transient item is never kept."""
+        if item.transient:
+            return
+        entry = entry_for(source, item, time.time())
+        if entry is None:  # fields out of bounds: a hostile METADATA, or module names that cannot be imported
+            logger.info("not keeping what %s registered: out of bounds", source.key)
+            return
+        self._hosts.setdefault(host, {})[(source.key, source.folder)] = entry
+        self._changed = True
 
-    def save(self) -> None:
-        """Write the file atomically, under the discovery cache's rules; failures are logged, never raised."""
-        if self.path is not None:
-            write_private_json(self.path, {"format": FORMAT, "hosts": self.hosts})
+    def forget(self, host: Optional[str] = None, keys: Optional[Iterable[str]] = None) -> None:
+        """Drop the entries of ``host`` (every host if None) of the distributions ``keys`` (all if None).
 
+        A distribution's name is compared normalized; its registration plugins' entries go with it.
+        """
+        names = None if keys is None else {normalize_name(k) for k in keys}
+        for name in list(self._hosts) if host is None else [host]:
+            entries = self._hosts.get(name, {})
+            drop = [w for w in entries if names is None or w[0].partition("#")[0] in names]
+            for where in drop:
+                del entries[where]
+            self._changed = self._changed or bool(drop)
 
-class Lock:
-    """An exclusive lock on the store's lock file, waited for up to a deadline; ``held`` says if it was had."""
+    def entries(self, host: str) -> list[tuple[str, Learned, float]]:
+        """(dist key, what was learned, when it was stored) of every valid entry of ``host``, by key."""
+        found = (self._entry(host, w) for w in sorted(self._hosts.get(host, {})))
+        return [(e.item.dist, e.item, e.stored) for e in found if e is not None]
 
-    def __init__(self, store_path: Optional[str], wait: float) -> None:
-        self.path = None if store_path is None else store_path[: -len(".json")] + ".lock"
-        self.wait = wait
-        self.fd: Optional[int] = None
-        #: None: there is no lock to take (no fcntl, no store, an untrusted lock file); else whether it is held
-        self.held: Optional[bool] = None
+    def save(self) -> bool:
+        """Write the file atomically if anything changed; whether the file now holds this store. Never raises.
 
-    def __enter__(self) -> "Lock":
-        if fcntl is None or self.path is None:
-            return self
-        try:
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-            self.fd = os.open(self.path, flags, 0o600)
-            st = os.fstat(self.fd)
-            if not stat.S_ISREG(st.st_mode) or not trusted(st):
-                logger.warning("not using the lock file %s: not a regular file of the user's own", self.path)
-                return self
-        except OSError as exc:
-            logger.info("learning without the lock file %s: %s", self.path, exc)
-            return self
-        deadline = time.monotonic() + self.wait
+        Only checked entries are written, the most recently stored first kept: at most 4,096 per host,
+        and the file within its 64 MiB bound.
+        """
+        if self.path is None:
+            return False
+        if not self._changed:
+            return True
+        kept: dict[str, list[tuple[tuple[str, str], Entry]]] = {}
+        for host in self._hosts:
+            valid = ((w, self._entry(host, w)) for w in list(self._hosts[host]))
+            newest = sorted(((w, e) for w, e in valid if e is not None), key=lambda we: we[1].stored, reverse=True)
+            kept[host] = newest[:_MAX_PER_HOST]
         while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self.held = True
-                return self
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    self.held = False
-                    return self
-                time.sleep(_POLL)
-            except OSError as exc:  # a file system without locks
-                logger.info("learning without the lock file %s: %s", self.path, exc)
-                return self
+            text = _encode(kept)
+            if len(text) <= MAX_BYTES or not any(kept.values()):
+                break
+            kept = {host: entries[: len(entries) // 2] for host, entries in kept.items()}
+        if not write_private_text(self.path, text):
+            return False
+        self._changed = False
+        return True
 
-    def __exit__(self, *exc_info: Any) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # releases the lock
-            self.fd = None
+
+def _encode(kept: Mapping[str, list[tuple[tuple[str, str], Entry]]]) -> str:
+    hosts: dict[str, dict[str, dict[str, Any]]] = {}
+    for host, entries in kept.items():
+        dists = hosts.setdefault(host, {})
+        for (key, folder), entry in entries:
+            dists.setdefault(key, {})[folder] = dump(entry)
+    return json.dumps({"format": FORMAT, "hosts": hosts}, separators=(",", ":"), allow_nan=False)
+
+
+class Lock(FileLock):
+    """The store's lock (``learned-<hash>.lock``), tried until ``deadline`` (monotonic): see FileLock."""
+
+    def __init__(self, store_path: Optional[str], deadline: float) -> None:
+        super().__init__(None if store_path is None else os.path.splitext(store_path)[0] + ".lock", deadline)
 
 
 def known(host: str, sources: Iterable[Source], settings: Optional[Settings] = None) -> dict[str, Learned]:
-    """What the store holds for ``sources`` at their current versions and folder states (no learning)."""
+    """What the store holds for ``sources`` in their current states (no learning)."""
     store = LearnedStore(store_file(settings))
     return dict(_found(store, host, sources))
 
@@ -192,7 +245,8 @@ class PluginHints:
     """What each Form B plugin registered when it last loaded: hints for lookups, kept in the store.
 
     A plugin's entry holds while its distribution's version and ``entry_points.txt`` stat the same
-    (a reinstall or an upgrade changes them). Not used when GYMPLUG_LEARN is off.
+    (a reinstall or an upgrade changes them). Not used when GYMPLUG_LEARN is off. Recording never
+    waits for another process: it tries the lock once, and writes nothing when nothing is new.
     """
 
     def __init__(self, host: str, signatures: Mapping[str, tuple[int, ...]], settings: Settings) -> None:
@@ -209,28 +263,41 @@ class PluginHints:
         key = f"{declaration.dist.key}#{declaration.name}"  # a distribution may have several Form B entries
         return Source(key, declaration.dist.version, (), tuple(signature), "")
 
+    def _view(self) -> LearnedStore:
+        if self._store is None:
+            self._store = LearnedStore(self.path)
+        return self._store
+
     def ids(self, declaration: Declaration) -> Optional[tuple[str, ...]]:
         """The ids ``declaration``'s plugin registered (or tried to) when it last loaded; None if unknown."""
         source = self._source(declaration) if self.enabled else None
         if source is None:
             return None
-        if self._store is None:
-            self._store = LearnedStore(self.path)
-        item = self._store.get(self.host, source)
+        item = self._view().get(self.host, source)
         return None if item is None else item.ids
 
     def record(self, declaration: Declaration, ids: Iterable[str], seconds: float) -> None:
-        """Remember what a plugin registered as it loaded (a bounded wait for the store's lock; never raises)."""
+        """Remember what a plugin registered as it loaded; never waits for the lock, never raises."""
         source = self._source(declaration) if self.path is not None else None
         if source is None:
             return
+        ids = tuple(ids)
         try:
-            with Lock(self.path, wait=5.0) as lock:
+            if _same(self._view().get(self.host, source), ids):
+                return
+            with Lock(self.path, time.monotonic()) as lock:  # one try: a load never waits for a learner (B18)
                 if lock.held is False:
+                    logger.info("not remembering what %s registered: the store is busy", declaration.describe())
                     return
-                store = LearnedStore(self.path)
-                store.put(self.host, Learned(source.key, source.version, source.signature, tuple(ids), None, seconds))
-                store.save()
+                store = LearnedStore(self.path)  # what other processes stored meanwhile
                 self._store = store
+                if not _same(store.get(self.host, source), ids):
+                    item = Learned(source.key, source.version, source.signature, ids, None, seconds)
+                    store.put(self.host, source, item)
+                    store.save()
         except Exception as exc:  # noqa: BLE001 - a hint that could not be kept costs a load next time
             logger.info("could not remember what %s registered: %s", declaration.describe(), exc)
+
+
+def _same(item: Optional[Learned], ids: tuple[str, ...]) -> bool:
+    return item is not None and item.error is None and item.ids == ids
