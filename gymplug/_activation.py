@@ -12,6 +12,8 @@ this module asks the shim to install its finder and which host modules went thro
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Optional
@@ -31,6 +33,8 @@ __all__ = ["HostLink", "activate", "get_manager", "load_all", "module_executed"]
 
 _links: dict[str, "HostLink"] = {}
 _lock = _locks.Lock()
+#: What a lookup imports on first use: a fork must not copy one of them half imported (see _before_fork).
+LOOKUP_MODULES = ("gymplug._adapter", "gymplug._manager")
 
 
 class HostLink:
@@ -179,3 +183,24 @@ def activate() -> None:
             if manager is not None:
                 manager.attach(load_plugins=not host_facts.eager_at_import)
             link.ready = True
+
+
+def _before_fork() -> None:
+    """Finish importing what a lookup imports before any fork of a process that uses a host.
+
+    gymplug imports its lookup machinery on first use. A process forked while another thread is in
+    the middle of that import would inherit the module's import lock held by a thread it does not
+    have, and its first lookup would wait forever. Importing here waits for such an import (the
+    forking thread takes the lock in turn), so the child gets the modules whole.
+    """
+    if not _links:
+        return
+    for name in LOOKUP_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a broken install is reported where it is used, not at fork
+            return
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork)

@@ -5,6 +5,8 @@ once between them all, nothing hangs, no process is left behind, and the store r
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -66,7 +68,7 @@ def _leftovers() -> list[str]:
     return [line for line in ps.splitlines() if MARKER in line or "gp_stress" in line]
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="fork")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
 def test_a_crowd_of_first_misses_learns_each_package_once_and_leaves_nothing_behind(
     bare_venv: Venv, tmp_path: Path
 ) -> None:
@@ -79,12 +81,17 @@ def test_a_crowd_of_first_misses_learns_each_package_once_and_leaves_nothing_beh
     for wave in range(PROCESSES // AT_ONCE):
         crowd = [
             subprocess.Popen([str(bare_venv.python), "-c", CROWD], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=environ, cwd=tmp_path)
+                             text=True, env=environ, cwd=tmp_path, start_new_session=True)
             for _ in range(AT_ONCE)
         ]
-        for proc in crowd:
-            out, err = proc.communicate(timeout=240)
-            outputs.append((proc.returncode, out, err))
+        try:
+            for proc in crowd:
+                out, err = proc.communicate(timeout=240)
+                outputs.append((proc.returncode, out, err))
+        finally:  # a hang fails the test; it must not outlive it
+            for proc in crowd:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
             users.update(int(line.split()[1]) for line in out.splitlines() if line.split()[:1] in (["main"], ["forked"]))
     elapsed = time.monotonic() - started
     failures = [(code, err[-2000:]) for code, out, err in outputs if code != 0 or "main" not in out]
