@@ -1,14 +1,21 @@
-"""Import sources from real dist-info folders: who requires a host, declares nothing, and has modules."""
+"""Import sources from real dist-info folders (the three rules, ownership, the cache), and in a real venv."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import time
+import zipfile
+from importlib import metadata
 from pathlib import Path
-from typing import Optional
+from typing import Any, Iterator, Optional
 
 import pytest
 
-from gymplug._learning._sources import find_sources, folder_signature
+from gymplug._learning import _sources
+from gymplug._learning._metadata import parse_requirement
+from gymplug._learning._sources import Source, find_sources, folder_signature
 
 HOST = "gymnasium"
 
@@ -36,14 +43,28 @@ def dist(
     return folder
 
 
+def usable(path: Any, host: str = HOST, disable: tuple[str, ...] = ()) -> list[Source]:
+    found, disabled = find_sources(host, path if isinstance(path, list) else [str(path)], disable)
+    assert not disabled or disable
+    return found
+
+
 def keys(site: Path, host: str = HOST) -> dict[str, tuple[str, ...]]:
-    return {s.key: s.modules for s in find_sources(host, [str(site)])}
+    return {s.key: s.modules for s in usable(site, host)}
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Each test reads the folders it made (its directories are new, but two seconds may not have passed)."""
+    _sources.clear_cache()
+    yield
+    _sources.clear_cache()
 
 
 def test_a_distribution_that_requires_the_host_and_declares_nothing_is_a_source(tmp_path: Path) -> None:
     dist(tmp_path, "Mini_Grid", "2.3.0", ("gymnasium>=0.28.1", "numpy>=1.18.0"), top_level="minigrid\n")
-    (source,) = find_sources(HOST, [str(tmp_path)])
-    assert (source.key, source.version, source.modules) == ("mini-grid", "2.3.0", ("minigrid",))
+    (source,) = usable(tmp_path)
+    assert (source.key, source.version, source.modules, source.via) == ("mini-grid", "2.3.0", ("minigrid",), "")
     assert source.signature == folder_signature(source.folder) and len(source.signature) == 8
     assert keys(tmp_path, "gym") == {}  # it is no source for the other host
 
@@ -77,7 +98,8 @@ def test_gymplug_the_hosts_and_disabled_distributions_are_never_sources(tmp_path
     for name in ("gymplug", "gymnasium", "gym", "blocked"):
         dist(tmp_path, name, top_level=f"{name}\n")
     assert keys(tmp_path) == {"blocked": ("blocked",)}
-    assert find_sources(HOST, [str(tmp_path)], disable={"blocked"}) == []
+    found, disabled = find_sources(HOST, [str(tmp_path)], disable={"Blocked"})
+    assert found == [] and [s.key for s in disabled] == ["blocked"]
 
 
 def test_modules_come_from_record_when_there_is_no_top_level(tmp_path: Path) -> None:
@@ -96,7 +118,7 @@ def test_modules_come_from_record_when_there_is_no_top_level(tmp_path: Path) -> 
             "not-an-identifier/x.py,,",
         ]
     )
-    dist(tmp_path, "probe", record=record)
+    dist(tmp_path, "probe", record=record, top_level="other\n")  # the RECORD, not top_level.txt, says what it owns
     assert keys(tmp_path) == {"probe": ("_ext", "pkg", "single")}
 
 
@@ -111,7 +133,7 @@ def test_the_first_distribution_of_a_name_on_the_path_wins(tmp_path: Path) -> No
     dist(first, "probe", requires=("numpy",), top_level="probe\n")  # shadows the one that requires the host
     dist(second, "probe", "2.0", top_level="probe\n")
     dist(second, "other", top_level="other\n")
-    assert {s.key: s.version for s in find_sources(HOST, [str(first), str(second)])} == {"other": "1.0"}
+    assert {s.key: s.version for s in usable([str(first), str(second)])} == {"other": "1.0"}
 
 
 def test_an_egg_info_counts_its_requires_txt_outside_extras(tmp_path: Path) -> None:
@@ -121,7 +143,7 @@ def test_an_egg_info_counts_its_requires_txt_outside_extras(tmp_path: Path) -> N
         (folder / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
         (folder / "requires.txt").write_text(requires)
         (folder / "top_level.txt").write_text(name.replace("-", "_") + "\n")
-    assert {s.key: s.version for s in find_sources(HOST, [str(tmp_path)])} == {"egg-a": "0.1"}
+    assert {s.key: s.version for s in usable(tmp_path)} == {"egg-a": "0.1"}
 
 
 def test_a_reinstall_changes_the_signature(tmp_path: Path) -> None:
@@ -150,5 +172,179 @@ def test_hostile_metadata_is_skipped_never_raised(tmp_path: Path) -> None:
         os.symlink(tmp_path / "huge-1.0.dist-info" / "METADATA", tmp_path / "missing-1.0.dist-info" / "METADATA")
     dist(tmp_path, "fine", top_level="fine\n")
     assert keys(tmp_path) == {"fine": ("fine",)}
-    odd = [str(tmp_path / "nowhere"), "\0bad", str(tmp_path / "fine-1.0.dist-info" / "METADATA")]
-    assert find_sources(HOST, odd) == []
+    odd: list = [str(tmp_path / "nowhere"), "\0bad", str(tmp_path / "fine-1.0.dist-info" / "METADATA"), None, b"x", 3]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")
+        odd.append(str(tmp_path / "fifo"))  # read as a zip, it would block
+    assert find_sources(HOST, odd) == ([], [])
+    assert find_sources("no-such-host", [str(tmp_path)]) == ([], [])
+
+
+def real_host(site: Path, host: str = HOST) -> list[str]:
+    """A copy of the installed host's own metadata folder in ``site``; the names its metadata lists under extras."""
+    installed = Path(str(getattr(metadata.distribution(host), "_path")))
+    shutil.copytree(installed, site / installed.name)
+    requirements = [parse_requirement(line) for line in metadata.requires(host) or []]
+    return sorted({r.name for r in requirements if r is not None and r.conditional and r.name != host})
+
+
+def test_a_distribution_the_host_names_in_an_extra_and_that_names_the_host_is_a_source(tmp_path: Path) -> None:
+    """Rule (b) against the real host's metadata: whatever it names in an extra (ale-py for Gymnasium's atari)."""
+    named = real_host(tmp_path)
+    assert named, "the installed host names nothing under an extra"
+    first, second = named[0], named[-1]
+    dist(tmp_path, first, requires=(f'{HOST}>=0.1; extra == "vector"', "numpy"), top_level=first.replace("-", "_") + "\n")
+    dist(tmp_path, second, requires=("numpy",), top_level="second\n")  # named by the host, but never names it
+    dist(tmp_path, "unnamed", requires=(f'{HOST}; extra == "vector"',), top_level="unnamed\n")  # the host does not name it
+    assert {s.key: s.via for s in usable(tmp_path)} == {first: "extra"}
+    assert usable(tmp_path, "gym") == []
+
+
+def test_without_the_host_installed_no_extra_rule_applies(tmp_path: Path) -> None:
+    dist(tmp_path, "ale-py", requires=(f'{HOST}; extra == "vector"',), top_level="ale_py\n")
+    assert usable(tmp_path) == []
+
+
+def test_a_chain_of_two_installed_distributions_reaches_the_host(tmp_path: Path) -> None:
+    dist(tmp_path, "gym-super-mario-bros", requires=("nes-py>=8", "gp-base"), top_level="gym_super_mario_bros\n")
+    dist(tmp_path, "nes-py", requires=("gym>=0.17", "numpy"), top_level="nes_py\n")  # a source itself
+    dist(tmp_path, "gp-base", requires=("numpy",), top_level="gp_base\n")
+    dist(tmp_path, "three-steps", requires=("gym-super-mario-bros",), top_level="far\n")  # two hops before the host
+    dist(tmp_path, "optional-mid", requires=("nes-py; extra == 'x'",), top_level="opt\n")
+    dist(tmp_path, "missing-mid", requires=("not-installed",), top_level="miss\n")
+    found = {s.key: s.via for s in usable(tmp_path, "gym")}
+    assert found == {"gym-super-mario-bros": "nes-py", "nes-py": ""}
+
+
+def test_a_conditional_requirement_of_the_intermediate_breaks_the_chain(tmp_path: Path) -> None:
+    dist(tmp_path, "top", requires=("mid",), top_level="top\n")
+    dist(tmp_path, "mid", requires=("gym; extra == 'envs'",), top_level="mid\n")
+    assert usable(tmp_path, "gym") == []
+
+
+def test_depends_holds_every_requirement_with_its_installed_version(tmp_path: Path) -> None:
+    """Installing an extra's requirement (``shimmy[dm-control]``) changes the source's state."""
+    requires = ("gymnasium>=1", "numpy", 'dm-control>=1.0; extra == "dm-control"', "shimmy[all]; extra == 'x'")
+    dist(tmp_path, "shimmy", "2.0.1", requires, top_level="shimmy\n")
+    dist(tmp_path, "numpy", "2.1.0", (), top_level="numpy\n")
+    (before,) = usable(tmp_path)
+    assert before.depends == (("dm-control", ""), ("gymnasium", ""), ("numpy", "2.1.0"))
+    dist(tmp_path, "dm-control", "1.0.28", (), top_level="dm_control\n")
+    _sources.clear_cache()
+    (after,) = usable(tmp_path)
+    assert after.depends == (("dm-control", "1.0.28"), ("gymnasium", ""), ("numpy", "2.1.0"))
+
+
+def test_a_module_that_a_disabled_distribution_claims_is_no_source_s(tmp_path: Path) -> None:
+    """B6: `innocent2` names the blocked distribution's module in its top_level.txt."""
+    dist(tmp_path, "blocked-dist2", requires=("gymplug",), entry_points="[gymnasium.envs]\nCanary2-v0 = canarymod2:Env\n")
+    dist(tmp_path, "innocent2", top_level="canarymod2\n")
+    dist(tmp_path, "blocked-rec", requires=("numpy",), record="recmod/__init__.py,,\n")
+    dist(tmp_path, "blocked-top", requires=("numpy",), top_level="topmod\n")
+    dist(tmp_path, "mixed", top_level="recmod\ntopmod\nmixed\n")
+    assert keys(tmp_path) == {"innocent2": ("canarymod2",), "mixed": ("mixed", "recmod", "topmod")}
+    disable = ("blocked-dist2", "blocked-rec", "blocked-top")
+    found, disabled = find_sources(HOST, [str(tmp_path)], disable)
+    assert {s.key: s.modules for s in found} == {"mixed": ("mixed",)} and disabled == []
+
+
+def test_a_disabled_source_keeps_its_own_modules_and_is_reported_apart(tmp_path: Path) -> None:
+    dist(tmp_path, "blocked", record="blocked/__init__.py,,\nshared/a.py,,\n")
+    dist(tmp_path, "other", record="other.py,,\nshared/b.py,,\n")
+    found, disabled = find_sources(HOST, [str(tmp_path)], ["blocked"])
+    assert [(s.key, s.modules) for s in found] == [("other", ("other",))]
+    assert [(s.key, s.modules) for s in disabled] == [("blocked", ("blocked", "shared"))]
+
+
+def test_a_deleted_current_directory_is_skipped(tmp_path: Path) -> None:
+    """B14: '' on sys.path while the working directory no longer exists."""
+    if os.name == "nt":
+        pytest.skip("a working directory cannot be removed on Windows")
+    dist(tmp_path / "site", "probe", top_level="probe\n")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    here = os.getcwd()
+    os.chdir(gone)
+    try:
+        gone.rmdir()
+        assert [s.key for s in usable(["", ".", "relative", str(tmp_path / "site")])] == ["probe"]
+    finally:
+        os.chdir(here)
+
+
+def test_a_zip_on_the_path_is_read(tmp_path: Path) -> None:
+    archive = tmp_path / "app.pyz"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("__main__.py", "")
+        out.writestr("zipped-1.0.dist-info/METADATA", "Name: zipped\nVersion: 1.0\nRequires-Dist: gymnasium\n")
+        out.writestr("zipped-1.0.dist-info/RECORD", "zipped/__init__.py,,\n")
+        out.writestr("zipped/__init__.py", "import gymnasium\ngymnasium.register('Zipped-v0', entry_point='x:y')\n")
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not a zip")
+    (source,) = usable([str(tmp_path / "broken.zip"), str(archive)])
+    assert (source.key, source.modules, source.folder) == ("zipped", ("zipped",), str(archive / "zipped-1.0.dist-info"))
+    assert len(source.signature) == 8
+
+
+def settle(*paths: Path) -> None:
+    """Date the paths back: a state older than two seconds is trusted, as after any real install."""
+    old = time.time() - 60
+    for path in paths:
+        os.utime(path, (old, old))
+
+
+def calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list:
+    """Record the calls of ``os.<name>`` from now on, still calling it."""
+    seen: list = []
+    real = getattr(os, name)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        seen.append(args[0] if args else None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_sources.os, name, counting)
+    return seen
+
+
+def test_nothing_changed_costs_a_stat_per_path_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = dist(tmp_path, "probe", top_level="probe\n", record="probe.py,,\n")
+    settle(*folder.iterdir(), folder, tmp_path)
+    path = [str(tmp_path), str(tmp_path / "missing")]
+    first = usable(path)
+    listed, stats = calls(monkeypatch, "listdir"), calls(monkeypatch, "stat")
+    assert usable(path) == first and [s.key for s in first] == ["probe"]
+    assert listed == [] and stats == path  # no listing, no metadata read: one stat per entry
+
+
+def test_a_distribution_installed_into_the_running_process_is_found_on_the_next_call(tmp_path: Path) -> None:
+    """Hot install: the directory's stat changes, so it is listed again; folders unchanged are not read again."""
+    old = dist(tmp_path, "old", top_level="old\n")
+    settle(*old.iterdir(), old, tmp_path)
+    assert [s.key for s in usable(tmp_path)] == ["old"]
+    dist(tmp_path, "new", top_level="new\n")
+    assert sorted(s.key for s in usable(tmp_path)) == ["new", "old"]
+    shutil.rmtree(tmp_path / "old-1.0.dist-info")
+    assert [s.key for s in usable(tmp_path)] == ["new"]
+
+
+def test_a_state_younger_than_two_seconds_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second change within the file system's timestamp granularity cannot hide behind an equal mtime."""
+    folder = dist(tmp_path, "probe", top_level="probe\n")
+    files = [*folder.iterdir(), folder, tmp_path]
+    usable(tmp_path)
+    listed = calls(monkeypatch, "listdir")
+    usable(tmp_path)
+    assert listed == [str(tmp_path)]
+    settle(*files)
+    usable(tmp_path)
+    usable(tmp_path)
+    assert listed == [str(tmp_path)] * 2  # once more for the new state, then trusted
+
+
+def test_a_reinstall_of_the_same_version_is_read_again(tmp_path: Path) -> None:
+    folder = dist(tmp_path, "probe", top_level="probe\n", record="probe.py,,\n")
+    settle(*folder.iterdir(), folder, tmp_path)
+    (before,) = usable(tmp_path)
+    shutil.rmtree(folder)
+    dist(tmp_path, "probe", top_level="probe\n", record="probe.py,,\nprobe_extra.py,,\n")
+    (after,) = usable(tmp_path)
+    assert after.signature != before.signature and after.modules == ("probe", "probe_extra")
