@@ -14,8 +14,10 @@ from typing import Any, Iterator, Optional
 import pytest
 
 from gymplug._learning import _sources
-from gymplug._learning._metadata import parse_requirement
+from gymplug._learning._metadata import normalize, parse_requirement
 from gymplug._learning._sources import Source, find_sources, folder_signature
+from helpers import FIXTURES, Venv, build_wheels  # FIXTURES: tests/fixtures/plugins
+from helpers import HOST as TESTED  # the host installed here (the unit tests above name gymnasium, installed or not)
 
 HOST = "gymnasium"
 
@@ -190,14 +192,14 @@ def real_host(site: Path, host: str = HOST) -> list[str]:
 
 def test_a_distribution_the_host_names_in_an_extra_and_that_names_the_host_is_a_source(tmp_path: Path) -> None:
     """Rule (b) against the real host's metadata: whatever it names in an extra (ale-py for Gymnasium's atari)."""
-    named = real_host(tmp_path)
+    named = real_host(tmp_path, TESTED)
     assert named, "the installed host names nothing under an extra"
     first, second = named[0], named[-1]
-    dist(tmp_path, first, requires=(f'{HOST}>=0.1; extra == "vector"', "numpy"), top_level=first.replace("-", "_") + "\n")
+    dist(tmp_path, first, requires=(f'{TESTED}>=0.1; extra == "vector"', "numpy"), top_level=first.replace("-", "_") + "\n")
     dist(tmp_path, second, requires=("numpy",), top_level="second\n")  # named by the host, but never names it
-    dist(tmp_path, "unnamed", requires=(f'{HOST}; extra == "vector"',), top_level="unnamed\n")  # the host does not name it
-    assert {s.key: s.via for s in usable(tmp_path)} == {first: "extra"}
-    assert usable(tmp_path, "gym") == []
+    dist(tmp_path, "unnamed", requires=(f'{TESTED}; extra == "vector"',), top_level="unnamed\n")  # not named by it
+    assert {s.key: s.via for s in usable(tmp_path, TESTED)} == {first: "extra"}
+    assert usable(tmp_path, "gym" if TESTED == "gymnasium" else "gymnasium") == []
 
 
 def test_without_the_host_installed_no_extra_rule_applies(tmp_path: Path) -> None:
@@ -348,3 +350,127 @@ def test_a_reinstall_of_the_same_version_is_read_again(tmp_path: Path) -> None:
     dist(tmp_path, "probe", top_level="probe\n", record="probe.py,,\nprobe_extra.py,,\n")
     (after,) = usable(tmp_path)
     assert after.signature != before.signature and after.modules == ("probe", "probe_extra")
+
+
+# In a real venv: the fixture distributions of each class (tests/fixtures/learn/README.md), read by a process
+# of that venv. Learning itself (children, store, make) is tested on top of these in test_learn.py.
+CLASSES = ["gp-learn-licence", "gp-learn-submodule", "gp-learn-nspkg", "gp-learn-chain-mid", "gp-learn-chain-top"]
+DRIVER = """
+import json, sys
+from gymplug._learning._sources import find_sources
+from gymplug._learning._scan import registration_modules
+usable, disabled = find_sources({host!r}, sys.path, sys.argv[1:])
+print(json.dumps({{s.key: {{"via": s.via, "modules": list(s.modules), "scan": registration_modules(s, {host!r}),
+    "depends": dict(s.depends), "disabled": s in disabled}} for s in usable + disabled}}))
+"""
+
+
+def host_extra_name(site: Path) -> str:
+    """A name that the venv's real host lists under an extra and that is not installed there (the last, sorted).
+
+    A fixture built under this name is what rule (b) is about: the host's metadata is real, not a fake host's.
+    """
+    installed = {normalize(d.metadata["Name"]): d for d in metadata.distributions(path=[str(site)])}
+    lines = installed[TESTED].requires or []
+    names = {r.name for r in map(parse_requirement, lines) if r is not None and r.conditional}
+    return sorted(names - set(installed) - {"gym", "gymnasium", "gymplug"})[-1]
+
+
+@pytest.fixture(scope="module")
+def sources_venv(tmp_path_factory: pytest.TempPathFactory, learn_wheels: Path) -> tuple[Venv, str]:
+    """gymplug, the host and the fixtures; gp-learn-extra built under a name the installed host names in an extra."""
+    env = Venv.create(tmp_path_factory.mktemp("sources-venv") / "env")
+    env.install_host()
+    env.install_wheels(learn_wheels, ["gymplug", "gp-fixture-base", "gp-learn-base", "gp-learn-optional", *CLASSES])
+    named = host_extra_name(env.site_packages)
+    source = tmp_path_factory.mktemp("extra-src") / "gp-learn-extra"
+    shutil.copytree(FIXTURES.parent / "learn" / "gp-learn-extra", source)
+    setup = source / "setup.cfg"
+    setup.write_text(setup.read_text().replace("name = gp-learn-extra", f"name = {named}"))
+    house = tmp_path_factory.mktemp("extra-wheel")
+    build_wheels([source], house, tmp_path_factory.mktemp("extra-build"))
+    env.pip("install", "--no-deps", *house.glob("*.whl"))
+    return env, named
+
+
+def read_sources(env: Venv, canary: Any) -> dict[str, Any]:
+    proc = env.run_python(DRIVER.format(host=TESTED), env=canary.env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.integration
+def test_each_class_of_source_in_a_real_venv_read_without_importing(sources_venv: tuple[Venv, str], canary: Any) -> None:
+    env, named = sources_venv
+    found = {k: v for k, v in read_sources(env, canary).items() if k.startswith("gp-learn-") or k == named}
+    expected = {
+        "gp-learn-licence": ("", ["gp_learn_licence"], ["gp_learn_licence"]),  # its Requires-Dist follow the licence
+        "gp-learn-submodule": ("", ["gp_learn_sub"], ["gp_learn_sub.envs"]),
+        "gp-learn-nspkg": ("", ["gp_learn_nsp"], ["gp_learn_nsp.plug"]),
+        "gp-learn-chain-mid": ("", ["gp_learn_mid"], []),  # requires the host, registers nothing: no child needed
+        "gp-learn-chain-top": ("gp-learn-chain-mid", ["gp_learn_chain"], ["gp_learn_chain"]),
+        named: ("extra", ["gp_learn_extra"], ["gp_learn_extra"]),
+    }
+    assert {k: (v["via"], v["modules"], v["scan"]) for k, v in found.items()} == expected
+    assert found["gp-learn-chain-top"]["depends"] == {"gp-learn-base": "1.0.0", "gp-learn-chain-mid": "1.0.0"}
+    assert canary.modules() == []  # nothing was imported to find them
+    site = env.site_packages
+    licence = (site / "gp_learn_licence-1.0.0.dist-info" / "METADATA").read_text().split("\nRequires-Dist:")[0]
+    assert any(line and not line.strip() for line in licence.splitlines())  # the case that lost Requires-Dist
+    (folder,) = site.glob(f"{named.replace('-', '_')}-1.0.0.dist-info")
+    requires = [parse_requirement(line) for line in metadata.PathDistribution(folder).requires or []]
+    assert {r.name for r in requires if r and r.conditional} >= {TESTED}  # it names the host in an extra only
+    assert TESTED not in {r.name for r in requires if r and not r.conditional}
+
+
+@pytest.mark.integration
+def test_a_disabled_source_is_apart_in_a_real_venv(sources_venv: tuple[Venv, str], canary: Any) -> None:
+    env, _ = sources_venv
+    proc = env.run_python(DRIVER.format(host=TESTED), env=canary.env)
+    assert json.loads(proc.stdout)["gp-learn-nspkg"]["disabled"] is False
+    code = DRIVER.format(host=TESTED).replace("sys.argv[1:]", "['GP_Learn.NSPkg']")
+    assert json.loads(env.run_python(code, env=canary.env).stdout)["gp-learn-nspkg"]["disabled"] is True
+
+
+@pytest.mark.integration
+def test_a_deleted_working_directory_gives_the_host_s_own_error(sources_venv: tuple[Venv, str], tmp_path: Path) -> None:
+    """B14: '' on sys.path names a directory that no longer exists; the lookups still answer as the host does."""
+    if os.name == "nt":
+        pytest.skip("a working directory cannot be removed on Windows")
+    env, _ = sources_venv
+    code = f"""
+        import os, tempfile
+        gone = tempfile.mkdtemp()
+        os.chdir(gone)
+        os.rmdir(gone)
+        import {TESTED} as host
+        print("Typo-v0" in host.envs.registry)
+        try:
+            host.make("CartPol-v1")
+        except Exception as exc:
+            print(type(exc).__module__, type(exc).__name__)
+    """
+    for learn in ("1", "0"):
+        extra = {"GYMPLUG_CACHE_DIR": str(tmp_path / f"cache-{learn}"), "GYMPLUG_LEARN": learn}
+        proc = env.run_python(code, env=extra, check=False)
+        assert proc.returncode == 0 and "FileNotFoundError" not in proc.stderr, proc.stderr
+        typo, error = proc.stdout.splitlines()
+        assert typo == "False" and error.startswith(f"{TESTED}.error "), proc.stdout
+
+
+@pytest.mark.integration
+def test_a_distribution_pip_installs_into_the_running_process_is_found_next(sources_venv: tuple[Venv, str], learn_wheels: Path) -> None:
+    """Hot install (a notebook's %pip install): the same process finds the new source on its next call."""
+    env, _ = sources_venv
+    (wheel,) = learn_wheels.glob("gp_learn_root-*.whl")
+    code = f"""
+        import json, subprocess, sys
+        from gymplug._learning._sources import find_sources
+        before = [s.key for s in find_sources({TESTED!r}, sys.path)[0]]
+        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", {str(wheel)!r}]
+        subprocess.run(pip, check=True, timeout=300, capture_output=True)
+        after = [s.key for s in find_sources({TESTED!r}, sys.path)[0]]
+        print(json.dumps([before, after]))
+    """
+    before, after = json.loads(env.run_python(code).stdout)
+    assert "gp-learn-root" not in before and set(after) - set(before) == {"gp-learn-root"}
