@@ -162,7 +162,10 @@ def test_hostile_metadata_is_skipped_never_raised(tmp_path: Path) -> None:
     dist(tmp_path, "bad-top", top_level="x\n")
     (tmp_path / "bad_top-1.0.dist-info" / "top_level.txt").write_bytes(b"\xff\n")
     dist(tmp_path, "huge", top_level="huge\n")
-    with open(tmp_path / "huge-1.0.dist-info" / "METADATA", "ab") as file:
+    with open(tmp_path / "huge-1.0.dist-info" / "METADATA", "wb") as file:  # headers that never end: not read
+        file.write(b"Name: huge\nRequires-Dist: gymnasium\nX: " + b"x" * (2 << 20))
+    dist(tmp_path, "long-body", top_level="long_body\n")  # only the headers are read: a long description is fine
+    with open(tmp_path / "long_body-1.0.dist-info" / "METADATA", "ab") as file:
         file.truncate(2 << 20)
     folder = dist(tmp_path, "dir-metadata", top_level="d\n")
     (folder / "METADATA").unlink()
@@ -173,7 +176,7 @@ def test_hostile_metadata_is_skipped_never_raised(tmp_path: Path) -> None:
     if hasattr(os, "symlink"):
         os.symlink(tmp_path / "huge-1.0.dist-info" / "METADATA", tmp_path / "missing-1.0.dist-info" / "METADATA")
     dist(tmp_path, "fine", top_level="fine\n")
-    assert keys(tmp_path) == {"fine": ("fine",)}
+    assert keys(tmp_path) == {"fine": ("fine",), "long-body": ("long_body",)}
     odd: list = [str(tmp_path / "nowhere"), "\0bad", str(tmp_path / "fine-1.0.dist-info" / "METADATA"), None, b"x", 3]
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / "fifo")

@@ -34,6 +34,9 @@ MAX_METADATA = 1 << 20  # bytes of METADATA / PKG-INFO: a larger file is not rea
 MAX_RECORD = 16 << 20  # bytes of RECORD / installed-files.txt
 MAX_SMALL = 1 << 20  # top_level.txt, requires.txt, entry_points.txt
 MISSING = (-1, -1, -1, -1)  # the stat of a file that is not there
+_HEAD = 16 << 10  # METADATA is read this far first: the headers end at the first blank line, the body is not needed
+# A blank line, whatever the line breaks: "\n\n", "\r\n\r\n", "\n\r\n", "\r\r" (a lone "\r\n" is one break).
+_BLANKS = (b"\n\n", b"\n\r", b"\r\r")
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 # email.feedparser's line breaks and its test for a header or continuation line (headerRE).
 _BREAK = re.compile(r"\r\n|\r|\n")
@@ -241,6 +244,40 @@ def read_bounded(path: str, limit: int) -> Optional[bytes]:
         os.close(fd)
 
 
+def read_head(path: str, limit: int = MAX_METADATA) -> Optional[bytes]:
+    """A METADATA file up to its first blank line (the headers end there or before), else whole; None as read_bounded.
+
+    The body (a long description) is not read, nor checked for UTF-8 as importlib.metadata would: its
+    headers are what it says of the distribution.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (OSError, ValueError):
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        data = os.read(fd, _HEAD)
+        end = data.find(b"\n\n")
+        if data.find(b"\r", 0, end if end >= 0 else len(data)) >= 0:  # "\r" line breaks: look for each kind
+            end = min([found for found in (data.find(blank) for blank in _BLANKS) if found >= 0], default=-1)
+        if end >= 0:
+            return data[: end + 1]
+        if st.st_size > limit:
+            return None
+        while len(data) <= limit:
+            more = os.read(fd, limit + 1 - len(data))
+            if not more:
+                break
+            data += more
+        return None if len(data) > limit else data
+    except (OSError, ValueError, MemoryError):
+        return None
+    finally:
+        os.close(fd)
+
+
 def file_stat(path: str) -> tuple[int, int, int, int]:
     """(mtime ns, size, inode, ctime ns) of a file, or MISSING: an upgrade or a reinstall changes at least one."""
     try:
@@ -280,10 +317,14 @@ class Folder:
         first, second = ("PKG-INFO", "installed-files.txt") if self.egg else ("METADATA", "RECORD")
         return self.stat(first) + self.stat(second)
 
+    def head(self, name: str) -> Optional[bytes]:
+        """METADATA or PKG-INFO up to the end of its headers (see read_head)."""
+        return read_head(os.path.join(self.path, name))
+
     def metadata_text(self) -> Optional[str]:
-        """METADATA, else PKG-INFO, as importlib.metadata picks them; None if neither is readable UTF-8."""
+        """The headers of METADATA, else PKG-INFO, as importlib.metadata picks them; None if not UTF-8."""
         for name in ("METADATA", "PKG-INFO"):
-            data = self.read(name, MAX_METADATA)
+            data = self.head(name)
             if data:
                 try:
                     return data.decode("utf-8")
@@ -333,6 +374,9 @@ class ZipFolder(Folder):
     def read(self, name: str, limit: int = MAX_SMALL) -> Optional[bytes]:
         found = self._files.get(name)
         return found[0] if found is not None and len(found[0]) <= limit else None
+
+    def head(self, name: str) -> Optional[bytes]:
+        return self.read(name, MAX_METADATA)
 
     def stat(self, name: str) -> tuple[int, int, int, int]:
         found = self._files.get(name)

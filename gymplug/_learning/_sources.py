@@ -27,6 +27,7 @@ two seconds is not trusted (coarse timestamps could hide a second change).
 from __future__ import annotations
 
 import os
+import re
 import stat
 import time
 from typing import Iterable, NamedTuple, Optional
@@ -92,7 +93,10 @@ def _top(path: str) -> Optional[str]:
 class _Dist:
     """One metadata folder as read; kept while its files stat the same. What only sources need is read lazily."""
 
-    __slots__ = ("key", "version", "folder", "signature", "requires", "settled", "_entries", "_modules", "_claims")
+    __slots__ = (
+        *("key", "version", "folder", "signature", "lines", "settled"),
+        *("_requires", "_blob", "_entries", "_modules", "_claims"),
+    )
 
     def __init__(
         self,
@@ -100,20 +104,38 @@ class _Dist:
         key: str,
         version: str,
         signature: tuple[int, ...],
-        requires: tuple[Requirement, ...],
+        lines: tuple[str, ...],
         settled: bool,
     ) -> None:
         self.folder = folder
         self.key = key
         self.version = version
         self.signature = signature
-        self.requires = requires
+        #: its requirement lines as written; parsed when a rule needs them (most distributions never)
+        self.lines = lines
+        self._requires: Optional[tuple[Requirement, ...]] = None
+        self._blob: Optional[str] = None
         self.settled = settled
         self._entries: Optional[list[tuple[str, str]]] = None
         self._modules: Optional[tuple[str, ...]] = None
         self._claims: Optional[frozenset[str]] = None
 
+    @property
+    def requires(self) -> tuple[Requirement, ...]:
+        if self._requires is None:
+            self._requires = tuple(r for r in map(parse_requirement, self.lines) if r is not None)
+        return self._requires
+
+    @property
+    def blob(self) -> str:
+        """Its requirement lines normalized as names are: searched before they are parsed."""
+        if self._blob is None:
+            self._blob = normalize(" ".join(self.lines))
+        return self._blob
+
     def names_host(self, host: str, unconditionally: bool) -> bool:
+        if host not in self.blob:
+            return False
         return any(r.name == host and not (unconditionally and r.conditional) for r in self.requires)
 
     def entry_points(self) -> list[tuple[str, str]]:
@@ -169,16 +191,16 @@ def _folder_name(entry: str) -> tuple[str, str]:
 
 def _read_dist(folder: Folder, entry: str, signature: tuple[int, ...], now: int) -> _Dist:
     key, version = _folder_name(entry)
-    requires: tuple[Requirement, ...] = ()
+    lines: tuple[str, ...] = ()
     try:
         found = read_metadata(folder)
     except Exception:  # noqa: BLE001 - hostile metadata: it shadows its name, and is no source
         found = None
     if found is not None:
         version = found.version or version
-        requires = tuple(r for r in map(parse_requirement, found.requires) if r is not None)
+        lines = found.requires
     settled = all(now - mtime > _SETTLE_NS for mtime in signature[::4])
-    return _Dist(folder, key, version or "?", signature, requires, settled)
+    return _Dist(folder, key, version or "?", signature, lines, settled)
 
 
 class _Listing(NamedTuple):
@@ -320,12 +342,16 @@ def _find(host: str, path: Iterable[object], disable: frozenset[str]) -> tuple[l
     return usable, blocked
 
 
-def _via(host: str, dist: _Dist, host_extras: frozenset[str], intermediates: frozenset[str]) -> Optional[str]:
+def _via(
+    host: str, dist: _Dist, extras: frozenset[str], intermediates: frozenset[str], named: Optional["re.Pattern[str]"]
+) -> Optional[str]:
     """Why ``dist`` is a source ("", "extra" or the intermediate's name), or None if it is not one."""
     if dist.names_host(host, unconditionally=True):
         return ""
-    if dist.key in host_extras and dist.names_host(host, unconditionally=False):
+    if dist.key in extras and dist.names_host(host, unconditionally=False):
         return "extra"
+    if named is None or named.search(dist.blob) is None:
+        return None
     chain = sorted({r.name for r in dist.requires if not r.conditional and r.name in intermediates} - {dist.key})
     return chain[0] if chain else None
 
@@ -336,13 +362,14 @@ def _sources(
     host_dist = dists.get(host)
     host_extras = frozenset(r.name for r in host_dist.requires if r.conditional) if host_dist else frozenset()
     intermediates = frozenset(k for k, d in dists.items() if k not in EXCLUDED and d.names_host(host, True))
+    named = re.compile("|".join(map(re.escape, sorted(intermediates)))) if intermediates else None
     claimed = {key: dists[key].claims() for key in disable if key in dists}
     usable: list[Source] = []
     blocked: list[Source] = []
     for key, dist in dists.items():
         if key in EXCLUDED:
             continue
-        via = _via(host, dist, host_extras, intermediates)
+        via = _via(host, dist, host_extras, intermediates, named)
         if via is None or dist.declares(group):
             continue
         others = frozenset().union(*(c for k, c in claimed.items() if k != key))
