@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import email.parser
 import os
+import tempfile
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +22,7 @@ from gymplug._learning._metadata import (
     parse_metadata,
     parse_requirement,
     read_bounded,
+    read_head,
     read_metadata,
     record_paths,
 )
@@ -62,6 +64,20 @@ def test_any_text_is_read_as_the_email_parser_reads_it(text: str) -> None:
     name, version, requires, items = as_email(text)
     assert header_items(text) == items
     assert parse_metadata(text) == (name, version, tuple(requires or ()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(LINES, BREAKS), max_size=14), st.text(max_size=40))
+def test_reading_up_to_the_first_blank_line_loses_no_header(lines: list[tuple[str, str]], body: str) -> None:
+    """METADATA is read only as far as its first blank line (whatever its line breaks): the headers are all there."""
+    text = "".join(line + brk for line, brk in lines) + body
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "METADATA")
+        with open(path, "wb") as file:
+            file.write(text.encode("utf-8", "surrogatepass"))
+        head = read_head(path)
+    assert head is not None and text.encode("utf-8", "surrogatepass").startswith(head)
+    assert header_items(head.decode("utf-8", "surrogatepass")) == header_items(text)
 
 
 def test_a_multi_line_licence_keeps_the_requirements_after_it() -> None:
