@@ -51,13 +51,13 @@ _HOST_NAMES = frozenset(HOSTS)
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ("atexit", "codecs", "copyreg", "functools")))  # 3.9: a few
 # Names that mean the host's registration when the file binds them to nothing of its own.
 _HOSTISH = frozenset({*HOSTS, "envs", "registration", "registry"})
-_FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.M)
-_IMPORT = re.compile(rb"^[ \t]*import[ \t]+([^\n#;]+)", re.M)
-_ATTR_CALL = re.compile(rb"([A-Za-z_]\w*)[ \t]*\.[ \t]*(\w*regist\w*)[ \t]*\(")
-_BARE_CALL = re.compile(rb"(?<![\w.])(?<!def )(?<!class )(\w*regist\w*)[ \t]*\(")
+# Each pattern starts with a literal, which the regex engine looks for first: a file is read in one pass or so.
+_FROM = re.compile(rb"(?<![\w.])from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)")
+_IMPORT = re.compile(rb"(?<![\w.])import[ \t]+([^\n#;]+)")
+_REGIST_CALL = re.compile(rb"regist\w*[ \t]*\(")  # then what comes before it is read back (see _calls)
 _REGISTRY_SET = re.compile(rb"(?:registry|env_specs)[ \t]*\[[^\]\n]*\][ \t]*=(?!=)")
 _ENV_SPEC = re.compile(rb"(?<!\w)EnvSpec[ \t]*\(")
-_HOST_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(?:gymnasium|gym)\b", re.M)
+_WORD = re.compile(rb"[A-Za-z_0-9]*\Z")
 
 
 class _File(NamedTuple):
@@ -110,6 +110,37 @@ def _names(text: str) -> list[tuple[str, str]]:
     return found
 
 
+def _statement_start(data: bytes, index: int) -> bool:
+    """Does only indentation stand between the start of its line and ``index``?"""
+    return not data[data.rfind(b"\n", 0, index) + 1 : index].strip()
+
+
+def _word_before(data: bytes, index: int) -> bytes:
+    """The identifier characters just before ``index`` (at most 200)."""
+    found = _WORD.search(data, max(0, index - 200), index)
+    return found.group() if found is not None else b""
+
+
+def _calls(data: bytes) -> tuple[set[str], set[tuple[str, str]]]:
+    """Bare calls ``name(`` and attribute calls ``obj.name(`` of names that hold ``regist``; definitions aside."""
+    bare: set[str] = set()
+    attributes: set[tuple[str, str]] = set()
+    for match in _REGIST_CALL.finditer(data):
+        start = match.start() - len(_word_before(data, match.start()))
+        name = data[start : match.end()].split(b"(")[0].strip().decode("ascii", "replace")
+        if not name or not (name[0].isalpha() or name[0] == "_"):
+            continue
+        before = data[max(0, start - 200) : start].rstrip(b" \t")
+        if before.endswith(b"."):
+            head = before[:-1].rstrip(b" \t")
+            obj = _word_before(head, len(head)).decode("ascii", "replace")
+            if obj:
+                attributes.add((obj, name))
+        elif _word_before(before, len(before)) not in (b"def", b"class"):
+            bare.add(name)
+    return bare, attributes
+
+
 def _read_file(module: str, package: bool, data: bytes) -> _File:
     pkg = module if package else module.rpartition(".")[0]
     origins: dict[str, tuple[str, str]] = {}
@@ -121,21 +152,23 @@ def _read_file(module: str, package: bool, data: bytes) -> _File:
                 stars.append(target)
             else:
                 origins[bound] = (target, imported)
-    for names in _IMPORT.findall(data):
-        for imported, bound in _names(names.decode("utf-8", "replace")):
+    for found in _IMPORT.finditer(data):
+        if not _statement_start(data, found.start()):
+            continue  # the `import` of a `from ... import`
+        for imported, bound in _names(found.group(1).decode("utf-8", "replace")):
             if bound == imported:  # `import a.b` binds `a`
                 bound = imported = imported.partition(".")[0]
             origins[bound] = (imported, "")
-    host_imported = _HOST_IMPORT.search(data) is not None
+    host_imported = any(m.partition(".")[0] in _HOST_NAMES for m in [*stars, *(m for m, _ in origins.values())])
     direct = host_imported and (
-        _REGISTRY_SET.search(data) is not None or (_ENV_SPEC.search(data) is not None and b"registry" in data)
+        (b"registry" in data or b"env_specs" in data)
+        and (_REGISTRY_SET.search(data) is not None or (b"EnvSpec" in data and _ENV_SPEC.search(data) is not None))
     )
-    calls = {m.decode() for m in _BARE_CALL.findall(data)}
+    calls, attr_calls = _calls(data)
     for bound, (_, imported) in origins.items():  # `from gymnasium import register as reg`; reg(...)
         if "regist" in imported and "regist" not in bound:
             if re.search(rb"(?<![\w.])" + re.escape(bound.encode()) + rb"[ \t]*\(", data):
                 calls.add(bound)
-    attr_calls = {(a.decode(), b.decode()) for a, b in _ATTR_CALL.findall(data)}
     return _File(
         module, pkg, host_imported, direct, origins, tuple(stars), tuple(sorted(calls)), tuple(sorted(attr_calls))
     )
