@@ -15,14 +15,17 @@ and keeps the modules whose text registers, as far as text can tell:
   file that imports the host.
 
 A ``register`` of its own that never reaches the host is no registration (pettingzoo's own registry),
-nor is ``EnvSpec(`` alone (stable-baselines3 gives an env a spec), nor ``x.register(`` on another object
-(``functools.singledispatch``, ``torch``'s ``register_buffer``). Comments and docstrings are read as code:
+nor is ``EnvSpec(`` alone (stable-baselines3 gives an env a spec), nor ``x.register(`` on another
+object (``functools.singledispatch``, ``torch``'s ``register_buffer``) or on a module of the standard
+library (``atexit``). Comments and docstrings are read as code:
 a false positive costs one child process, a false negative loses environments.
 
-Bounds: at most 4,096 files, 4 MiB each, 64 MiB in all; beyond them the answer is None. Only files
-that mention ``regist``, ``EnvSpec`` or ``env_specs`` are parsed further (regular expressions on
-bytes). Cost: about the reading of the files (one open and read each): ~1-10 ms for env packages of
-10-200 files (see the report in ``tests/test_scan.py``'s module docstring).
+Bounds: at most 2,000 files, 2 MiB each, 32 MiB in all; beyond them the answer is None. Only files
+that mention ``regist``, ``EnvSpec`` or ``env_specs`` are parsed further (regular expressions on bytes,
+each led by a literal). Cost, CPU on Python 3.11 (``python benchmarks/sources.py --real``): 0.4 ms for
+gym-trading-env (8 files), 0.8 ms for tetris-gymnasium (19), 3-4 ms for ale-py, shimmy and highway-env,
+8-14 ms for pettingzoo (183 files), stable-baselines3 (64) and minigrid (61): the price of one child
+process saved is about a second.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ Cost: what each ``sys.path`` directory holds is kept in this process, keyed on t
 and each metadata folder on its files' stats; the result is kept while every directory stats the
 same. A call that finds nothing changed costs a stat per ``sys.path`` entry; a distribution installed
 into the running process changes its directory and is found on the next call. A state younger than
-two seconds is not trusted (coarse timestamps could hide a second change).
+two seconds is not trusted (coarse timestamps could hide a second change). A first call reads each
+METADATA up to its headers: about 40 ms of CPU for 1,000 distributions (``benchmarks/sources.py``).
 """
 
 from __future__ import annotations
