@@ -44,8 +44,19 @@ PACKAGES = [
     # Fetch* fails in its own __init__ with mujoco 4 (an assert in gymnasium_robotics.utils.mujoco_utils)
     Package("gymnasium-robotics", "gymnasium_robotics", "PointMaze_UMaze-v3", frozenset({"pettingzoo"})),
 ]
-# Requires gymnasium only in extras ("vector", "xla", "test"): not a source, by design (see gymplug/_learning/_sources.py).
+# Requires gymnasium only in extras ("vector", "xla", "test"), and gymnasium names it in its "atari" extra: a source
+# through that extra (see gymplug/_learning/_sources.py).
 ALE = Package("ale-py", "ale_py", "ALE/Pong-v5")
+# What gymplug/_learning/_scan.py must find in the real packages (read, never imported): where each registers.
+# tetris-gymnasium registers in a submodule only; gym-trading-env's License holds a whole licence, CRLF-ended,
+# before its Requires-Dist; ale-py's __init__ calls register_v5_envs(), defined in ale_py.registration.
+REGISTERS_IN = {
+    "minigrid": ("", ("minigrid",)),
+    "highway-env": ("", ("highway_env",)),
+    "ale-py": ("extra", ("ale_py", "ale_py.registration")),
+    "tetris-gymnasium": ("", ("tetris_gymnasium.envs",)),
+    "gym-trading-env": ("", ("gym_trading_env",)),
+}
 # Every top-level module of the installed sources: the user's process must import none but the provider's.
 WATCHED = sorted({p.module for p in PACKAGES} | {ALE.module, "pettingzoo"})
 REPORT = f"""
@@ -93,7 +104,6 @@ def test_index_reports_every_package(tmp_path: Path) -> None:
         assert source["error"] is None and source["modules"] == [package.module], source
         assert source["version"] == metadata.version(package.dist)
         assert package.env_id in source["ids"]
-    assert ALE.dist not in sources
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=[p.dist for p in PACKAGES])
@@ -106,12 +116,10 @@ def test_the_module_id_form_works_without_learning(package: Package, tmp_path: P
     assert imported(code, tmp_path / "learning") == sorted({package.module} | package.brings)
 
 
-def test_ale_py_needs_its_module_named(tmp_path: Path) -> None:
-    """ale-py requires Gymnasium in extras only: its ids are not learned, and the user names the module."""
+def test_ale_py_by_its_module_name(tmp_path: Path) -> None:
+    """The host's own ways in work as always (a plain make of its ids is learning's, through gymnasium[atari])."""
     cache = tmp_path / "cache"
-    plain = python(make(ALE.env_id), cache)
-    assert plain.returncode != 0 and "NamespaceNotFound" in plain.stderr, plain.stderr
-    assert imported(make(f"{ALE.module}:{ALE.env_id}"), cache) == [ALE.module]
+    assert imported(make(f"{ALE.module}:{ALE.env_id}"), cache, GYMPLUG_LEARN="0") == [ALE.module]
     assert imported(f"import gymnasium, ale_py\ngymnasium.register_envs(ale_py)\n{make(ALE.env_id)}", cache) == [ALE.module]
 
 
@@ -149,3 +157,24 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
             proc.kill()
     # 141 = 128 + SIGPIPE, the shell's code for a writer whose reader left; -13: killed by SIGPIPE
     assert "Error" not in err and proc.returncode in (0, -13, 141), (proc.returncode, err)
+
+
+def test_the_real_packages_are_sources_and_are_read_where_they_register() -> None:
+    """Each rule of _sources.py and the scan of _scan.py on the real packages, in a process that imports none."""
+    code = """
+import json, sys
+from gymplug._learning._sources import find_sources
+from gymplug._learning._scan import registration_modules
+usable, _ = find_sources("gymnasium", sys.path)
+found = {s.key: (s.via, registration_modules(s, "gymnasium")) for s in usable}
+print(json.dumps({"found": found, "imported": sorted({m.partition(".")[0] for m in sys.modules})}))
+"""
+    proc = python(code, NEUTRAL_CWD / "unused-cache")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    found = {k: (via, None if modules is None else tuple(modules)) for k, (via, modules) in data["found"].items()}
+    assert {k: found.get(k) for k in REGISTERS_IN} == REGISTERS_IN
+    for package in PACKAGES:  # they register when imported: the scan must not say that no child is needed
+        via, modules = found[package.dist]
+        assert modules is None or package.module in modules, (package.dist, modules)
+    assert not set(data["imported"]) & (set(WATCHED) | {"tetris_gymnasium", "gym_trading_env", "gymnasium"})

@@ -66,7 +66,6 @@ class Learning:
         self.settings = settings
         self._lock = _locks.Lock()
         self._sources: Optional[tuple[list[Source], list[Source]]] = None  # (usable, disabled)
-        self._path: tuple = ()
         self._learned: dict[str, Learned] = {}
         self._all_learned = False
         self._store_read = False
@@ -85,16 +84,13 @@ class Learning:
     # -- what is installed and known ------------------------------------------------------------
 
     def sources(self) -> tuple[list[Source], list[Source]]:
-        """(usable, disabled) import sources on sys.path now; found again when sys.path changes."""
-        path = tuple(p for p in sys.path if isinstance(p, str))
+        """(usable, disabled) import sources on sys.path now (a stat per path entry when nothing changed)."""
+        found = find_sources(self.host, list(sys.path), self._settings().disable)
         with self._lock:
-            if self._sources is None or path != self._path:
-                disable = self._settings().disable
-                found = find_sources(self.host, path)
-                self._sources = ([s for s in found if s.key not in disable], [s for s in found if s.key in disable])
-                self._path = path
+            if found != self._sources:  # sys.path changed, or a distribution was installed or removed
+                self._sources = found
                 self._all_learned = self._store_read = False
-            return self._sources
+            return found
 
     def forget_sources(self) -> None:
         """What is installed changed: find the sources again on the next use."""
