@@ -119,15 +119,17 @@ test =
 
 README = """# {dist}
 
-Environments for {host}, found by [gymplug](https://pypi.org/project/gymplug/): after
-`pip install {dist}`, `{host}.make("{example}")` works with no import. The distribution requires
+Environments for {host}, found by gymplug (the plugin loader for gym and Gymnasium): once this
+distribution is installed, `{host}.make("{example}")` works with no import. The distribution requires
 `gymplug` (see `setup.cfg`), so that installing it alone is enough.
 
+With the Python of the environment that has gymplug (`python` below):
+
 ```sh
-pip install -e ".[test]"
+python -m pip install -e ".[test]"
 python -c "import {host}; env = {host}.make('{example}'); print(env.reset(seed=0))"
-gymplug list --plugin {dist}
-pytest
+python -m gymplug list --plugin {dist}
+python -m pytest
 ```
 
 {explain}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -26,11 +27,29 @@ from ._activation import get_manager
 from ._entries import normalize_name
 from ._hosts import GROUPS
 
-__all__ = ["RULES", "ConformanceError", "ConformanceTests", "declared_envs"]
+__all__ = [
+    "RULES",
+    "ConformanceError",
+    "ConformanceTests",
+    "MissingDependency",
+    "declared_envs",
+    "env_checker_warnings",
+    "is_missing_dependency",
+]
 
 
 class ConformanceError(AssertionError):
     """An environment breaks a conformance rule."""
+
+
+class MissingDependency(ConformanceError):
+    """A rule could not run because an optional dependency of the env is not installed (pygame, box2d...)."""
+
+
+def is_missing_dependency(exc: BaseException) -> bool:
+    """Whether ``exc`` says that an optional dependency is not installed: the host's DependencyNotInstalled,
+    or an import of a module that is not there."""
+    return type(exc).__name__ == "DependencyNotInstalled" or isinstance(exc, ModuleNotFoundError)
 
 
 def _fail(env_id: str, rule: str, problem: str, hint: str = "") -> ConformanceError:
@@ -80,8 +99,19 @@ def check_makes_without_imports(host: str, env_id: str) -> None:
                     "declare the env in the distribution's entry points; do not rely on importing your package")
 
 
-def check_env_checker(host: str, env_id: str, *, kwargs: Optional[Mapping[str, Any]] = None) -> None:
-    """The host's own env checker finds nothing wrong (errors or warnings about the env)."""
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _plain(text: str) -> str:
+    """A host's message without its terminal colours (Gymnasium's logger paints warnings yellow)."""
+    return _COLOUR.sub("", text)
+
+
+def env_checker_warnings(host: str, env_id: str, *, kwargs: Optional[Mapping[str, Any]] = None) -> list[str]:
+    """What the host's own env checker warns about the env, each once and without colour codes.
+
+    Raises :class:`ConformanceError` if the checker finds an error.
+    """
     checker = importlib.import_module(f"{host}.utils.env_checker").check_env
     env = _make(host, env_id, kwargs, disable_env_checker=True)
     try:
@@ -89,11 +119,19 @@ def check_env_checker(host: str, env_id: str, *, kwargs: Optional[Mapping[str, A
             warnings.simplefilter("always")
             checker(env.unwrapped, skip_render_check=True)
     except Exception as exc:
-        raise _fail(env_id, "env checker", f"{host}'s check_env raised {type(exc).__name__}: {exc}") from exc
+        raised = f"{type(exc).__name__}: {_plain(str(exc))}"
+        raise _fail(env_id, "env checker", f"{host}'s check_env raised {raised}") from exc
     finally:
         env.close()
     # The host reports env problems as UserWarnings; its own deprecations are not the env's fault.
-    complaints = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    complaints = [_plain(str(w.message)).strip().removeprefix("WARN: ") for w in caught
+                  if issubclass(w.category, UserWarning)]
+    return list(dict.fromkeys(complaints))
+
+
+def check_env_checker(host: str, env_id: str, *, kwargs: Optional[Mapping[str, Any]] = None) -> None:
+    """The host's own env checker finds nothing wrong (errors or warnings about the env)."""
+    complaints = env_checker_warnings(host, env_id, kwargs=kwargs)
     if complaints:
         raise _fail(env_id, "env checker", f"{host}'s check_env warns: {complaints[0]}")
 
@@ -178,6 +216,7 @@ def check_render_modes(host: str, env_id: str, *, kwargs: Optional[Mapping[str, 
     probe = _make(host, env_id, kwargs)
     modes = list(getattr(probe.unwrapped, "metadata", {}).get("render_modes", []))
     probe.close()
+    missing: list[str] = []
     for mode in modes:
         if mode == "human":
             continue
@@ -186,6 +225,9 @@ def check_render_modes(host: str, env_id: str, *, kwargs: Optional[Mapping[str, 
             env.reset(seed=0)
             frame = env.render()
         except Exception as exc:
+            if is_missing_dependency(exc):  # not the env's fault: check the other modes, then say so
+                missing.append(f"render_mode={mode!r} skipped, a dependency is missing: {_plain(str(exc))}")
+                continue
             raise _fail(env_id, "render modes", f"render_mode={mode!r} raised {type(exc).__name__}: {exc}") from exc
         finally:
             env.close()
@@ -195,6 +237,8 @@ def check_render_modes(host: str, env_id: str, *, kwargs: Optional[Mapping[str, 
             raise _fail(env_id, "render modes", f"rgb_array render gave {gave}, not a uint8 HxWx3 array")
         if mode == "ansi" and not isinstance(frame, str):
             raise _fail(env_id, "render modes", f"ansi render gave {type(frame).__name__}, not a str")
+    if missing:
+        raise MissingDependency(f"{env_id}: rule 'render modes': {'; '.join(missing)}")
 
 
 def check_spec_pickles(host: str, env_id: str) -> None:

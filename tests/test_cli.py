@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import signal
 import stat
 import subprocess
@@ -13,9 +14,11 @@ import time
 import pytest
 
 from gymplug._settings import VARIABLES
-from helpers import HOST, clean_env, run
+from helpers import HOST, NEUTRAL_CWD, clean_env, run
 
 pytestmark = pytest.mark.integration
+
+DEEP = "[" * 60000 + "]" * 60000
 
 
 def gymplug(venv, *args, env=None, check=False):
@@ -43,7 +46,6 @@ def test_help_of_every_command(venv):
 def test_bad_flags_are_usage_errors(venv):
     proc = gymplug(venv, "list", "--bogus")
     assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
-    assert gymplug(venv).returncode == 2
     assert gymplug(venv, "run", "foo-v0", "--episodes", "many").returncode == 2
 
 
@@ -56,19 +58,49 @@ def test_bad_flags_are_usage_errors(venv):
         ("run", "foo-v0", "--kwargs", "[1, 2]"),
         ("run", "foo-v0", "--kwargs", "{not json"),
         ("check", "foo-v0", "-k", "novalue"),
+        ("run", "foo-v0", "--kwargs", DEEP),  # deeper than json's recursion limit: no RecursionError
+        ("check", "foo-v0", "-k", f"layout={DEEP}"),
+        ("list", "--jsn"),
     ],
+    ids=["episodes-0", "max-steps-0", "steps-negative", "kwargs-list", "kwargs-not-json", "k-novalue",
+         "kwargs-deep", "k-deep", "misspelt-option"],
 )
 def test_every_usage_error_exits_2(venv, args):
     proc = gymplug(venv, *args)
     assert proc.returncode == 2, proc.stderr
     assert f"usage: gymplug {args[0]}" in proc.stderr and proc.stdout == ""
+    assert "Traceback" not in proc.stderr and len(proc.stderr) < 2000
+    assert proc.stderr.splitlines()[-1].startswith(f"gymplug {args[0]}: error: ")
+
+
+def test_usage_errors_name_what_is_wrong(venv):
+    assert "--kwargs: not JSON: nested too deeply" in gymplug(venv, "run", "foo-v0", "--kwargs", DEEP).stderr
+    proc = gymplug(venv, "list", "--jsn")
+    assert proc.stderr.startswith("usage: gymplug list ")  # the command's usage, not the top level's
+    assert "unrecognized arguments: --jsn (did you mean --json?)" in proc.stderr
+
+
+def test_gymplug_alone_prints_the_help(venv):
+    proc = gymplug(venv)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: gymplug ")
+    assert "examples:" in proc.stdout and "exit status:" in proc.stdout and proc.stderr == ""
+
+
+def test_every_help_has_an_example_and_ids_are_explained(venv):
+    for command in ("list", "info", "check", "run", "index", "doctor", "new"):
+        text = gymplug(venv, command, "--help", check=True).stdout
+        assert f"\nexamples:\n  gymplug " in text, command
+    for command in ("info", "run"):
+        text = gymplug(venv, command, "--help", check=True).stdout
+        assert re.search(r"^  ID +an environment id", text, re.M), text
 
 
 def test_top_level_help_lists_every_variable_and_the_exit_codes(venv):
     text = gymplug(venv, "--help", check=True).stdout
     for name in VARIABLES:
         assert name in text, name
-    assert "2 usage error" in text
+    statuses = re.findall(r"^  (\d+) +\S", text.split("exit status:", 1)[1], re.M)
+    assert statuses == ["0", "1", "2", "130", "141"]
 
 
 def test_list_json_shows_sources_and_statuses(venv, canary):
@@ -163,7 +195,7 @@ def test_list_plugin_without_environments_is_not_an_unknown_name(venv):
 def test_list_table_is_plain_when_piped(venv):
     proc = gymplug(venv, "list", "foo")  # exit 1: a broken row matches too
     lines = proc.stdout.splitlines()
-    assert lines[0].split() == ["ID", "HOST", "STATUS", "DISTRIBUTION", "ENTRY", "POINT"]
+    assert lines[0].split() == ["ID", "HOST", "STATUS", "DISTRIBUTION", "ENTRY", "POINT", "DETAIL"]
     assert "\033[" not in proc.stdout
     assert any(line.split()[:3] == ["foo-v0", HOST, "declared"] for line in lines[1:])
 
@@ -413,3 +445,233 @@ def test_doctor_knows_gym_does_not_work_with_numpy_2(tmp_path_factory, wheelhous
     assert proc.returncode == 1 and "pip install 'numpy<2'" in proc.stderr, proc.stderr
     proc = gymplug(env, "check", "foo-v0", "--steps", "3")
     assert proc.returncode == 1 and "pip install 'numpy<2'" in proc.stdout, proc.stdout
+
+
+def test_module_colon_id_works_in_info_check_and_run(venv):
+    """`module:id`, the host's own form: the module is imported first, then the id is used as make() uses it."""
+    info = json.loads(gymplug(venv, "info", "gym_foo:foo-v0", "--json", check=True).stdout)
+    assert info["id"] == "foo-v0" and info["distribution"] == "gymplug-foo"
+    proc = gymplug(venv, "check", "gym_foo:foo-v0", "--steps", "5", "--json", check=True)
+    assert [(r["id"], r["ok"]) for r in json.loads(proc.stdout)["results"]] == [("foo-v0", True)]
+    payload = json.loads(gymplug(venv, "run", "gym_foo:foo-v0", "--max-steps", "3", "--json", check=True).stdout)
+    assert payload["id"] == "foo-v0"
+    proc = gymplug(venv, "info", "gym_nonesuch:foo-v0")
+    assert proc.returncode == 1 and "cannot import 'gym_nonesuch'" in proc.stderr
+
+
+def test_an_id_with_a_newline_is_shown_whole_and_escaped(venv):
+    proc = gymplug(venv, "info", "foo\nbar-v0")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1].startswith("gymplug: error: unknown environment 'foo\\nbar-v0'")
+
+
+def test_check_gives_a_row_to_every_id_given(venv):
+    proc = gymplug(venv, "check", "nonesuch-v0", "foo-v0", "fooo-v0", "--steps", "5")
+    assert proc.returncode == 1
+    rows = [line.split()[:3] for line in proc.stdout.splitlines()[1:-1]]
+    assert rows == [["nonesuch-v0", "-", "FAIL"], ["foo-v0", HOST, "ok"], ["fooo-v0", "-", "FAIL"]]
+    assert "unknown environment 'fooo-v0'" in proc.stdout and "did you mean: foo-v0" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "1 passed, 2 failed"
+
+
+def test_check_treats_the_hosts_own_envs_alike_with_warnings_as_warnings(venv):
+    """CartPole warns in the host's checker (infinite bounds), Acrobot renders with pygame, which may be missing:
+    neither fails, both say why, without the host's colour codes."""
+    proc = gymplug(venv, "check", "CartPole-v1", "Acrobot-v1", "--steps", "5", "--json")
+    assert proc.returncode == 0, proc.stdout
+    results = {r["id"]: r for r in json.loads(proc.stdout)["results"]}
+    assert all(r["ok"] and r["error"] is None for r in results.values())
+    for result in results.values():
+        for warning in result["warnings"]:
+            assert "\x1b" not in warning and "WARN:" not in warning, warning
+            assert warning.startswith(("rule 'env checker': ", "rule 'render modes': ")), warning
+    has_pygame = venv.run_python("import importlib.util; print(importlib.util.find_spec('pygame') is not None)")
+    if has_pygame.stdout.strip() == "False":
+        assert any("skipped, a dependency is missing: " in w and "pygame" in w for w in results["Acrobot-v1"]["warnings"])
+    table = gymplug(venv, "check", "CartPole-v1", "Acrobot-v1", "--steps", "5").stdout
+    assert "\x1b" not in table and "\\x1b" not in table
+    if any(r["warnings"] for r in results.values()):
+        assert re.search(r"^CartPole-v1 +\S+ +(ok|warn) ", table + " ", re.M), table
+        assert "with warnings), 0 failed" in table.splitlines()[-1]
+
+
+def test_check_names_a_missing_dependency_of_an_env_as_such(venv):
+    if HOST != "gymnasium" or venv.run_python("import Box2D", check=False).returncode == 0:
+        pytest.skip("needs Gymnasium's LunarLander-v3 without box2d")
+    proc = gymplug(venv, "check", "LunarLander-v3", "--json")
+    (result,) = json.loads(proc.stdout)["results"]
+    assert proc.returncode == 1
+    assert result["error"].startswith("cannot be made here, an optional dependency is missing: DependencyNotInstalled")
+
+
+def test_info_shows_importable_names(venv):
+    info = json.loads(gymplug(venv, "info", "foo-v0", "--json", check=True).stdout)
+    assert info["class"] == f"gym_foo.envs.{HOST}_env.FooEnv"  # made by a factory, bound to this name
+    assert info["entry"] == f"foo-v0 = gym_foo.envs.{HOST}_env:FooEnv"
+
+
+def test_list_entry_point_column_holds_entry_points_and_details_their_own_column(venv):
+    env = {"GYMPLUG_DISABLE": "gp-fixture-disabled"}
+    proc = gymplug(venv, "list", "--plugin", "gp-fixture-broken-registration", env=env)
+    header, row = proc.stdout.splitlines()[:2]
+    assert header.split() == ["ID", "HOST", "STATUS", "DISTRIBUTION", "ENTRY", "POINT", "DETAIL"]
+    entry_point = row[header.index("ENTRY POINT"):header.index("DETAIL")].strip()
+    assert re.fullmatch(r"[\w.]+(:[\w.]+)?", entry_point), row
+    assert "registration exploded" in row[header.index("DETAIL"):]
+    proc = gymplug(venv, "list", "--plugin", "gp-fixture-disabled", env=env, check=True)
+    header, *rows = proc.stdout.splitlines()
+    for row in rows:
+        assert " = " not in row and row[header.index("DETAIL"):].strip() == "GYMPLUG_DISABLE", row
+    header = gymplug(venv, "list", "--plugin", "gymplug-foo", check=True).stdout.splitlines()[0]
+    assert "DETAIL" not in header
+
+
+def test_doctor_says_a_failed_plugin_failed_and_nothing_else(venv):
+    findings = json.loads(gymplug(venv, "doctor", "--json").stdout)["findings"]
+    broken = [f["message"] for f in findings if "gp-fixture-broken-registration" in f["message"]]
+    assert any("failed to load" in m for m in broken), broken
+    assert not [m for m in broken if "loaded in" in m], broken
+
+
+def test_quiet_hides_the_hosts_notices(venv):
+    proc = gymplug(venv, "-q", "list", "--no-import", "--plugin", "gymplug-foo")
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", proc.stderr  # gym 0.26.2's notice too
+    loud = gymplug(venv, "list", "--no-import", "--plugin", "gymplug-foo")
+    if HOST == "gym":
+        assert "Gym has been unmaintained" in loud.stderr  # what -q hid
+
+
+def run_on_a_terminal(args, *, timeout=300):
+    """Run with stderr on a pseudo-terminal (stdout piped); return (returncode, stdout, what the terminal got)."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    try:
+        with subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=secondary, text=True,
+                              env=clean_env({"TERM": "xterm"}), cwd=NEUTRAL_CWD) as proc:
+            os.close(secondary)
+            secondary = -1
+            seen = b""
+            deadline = time.monotonic() + timeout
+            while True:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    raise AssertionError("timed out")
+                if not select.select([primary], [], [], 1.0)[0]:
+                    continue
+                try:
+                    chunk = os.read(primary, 65536)
+                except OSError:  # the last writer closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            out = proc.stdout.read() if proc.stdout else ""
+            proc.wait(timeout=60)
+        return proc.returncode, out, seen.decode(errors="replace")
+    finally:
+        os.close(primary)
+        if secondary != -1:
+            os.close(secondary)
+
+
+def test_progress_on_a_terminal_only(venv):
+    program = venv.path / "bin" / "gymplug"
+    status, out, terminal = run_on_a_terminal([program, "check", "foo-v0", "Legacy/Pong-v5", "--steps", "3"])
+    assert status == 0 and "checking 1/2: foo-v0" in terminal and "checking 2/2: Legacy/Pong-v5" in terminal
+    assert "checking" not in out and out.splitlines()[-1] == "2 passed, 0 failed"
+    status, out, terminal = run_on_a_terminal([program, "run", "foo-v0", "--episodes", "2", "--max-steps", "120"])
+    assert status == 0 and "episode 1/2: step 100" in terminal and "episode 2/2: step 50" in terminal
+    for args in (("check", "foo-v0", "Legacy/Pong-v5", "--json"), ("-q", "check", "foo-v0", "Legacy/Pong-v5")):
+        status, out, terminal = run_on_a_terminal([program, *args, "--steps", "3"])
+        assert status == 0 and "checking" not in terminal, args
+    proc = gymplug(venv, "check", "foo-v0", "Legacy/Pong-v5", "--steps", "3", check=True)  # piped: none
+    assert "checking" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def hostless_venv(tmp_path_factory, wheelhouse):
+    """gymplug alone: neither gym nor gymnasium."""
+    from helpers import Venv
+
+    env = Venv.create(tmp_path_factory.mktemp("hostless") / "env")
+    env.pip("install", "pluggy>=1.2")
+    env.install_wheels(wheelhouse, ["gymplug"])
+    return env
+
+
+def test_every_command_says_when_no_host_is_installed(hostless_venv):
+    for args in (("doctor",), ("list",), ("info", "foo-v0"), ("check",), ("run", "foo-v0"), ("index",)):
+        proc = gymplug(hostless_venv, *args)
+        assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+        assert "neither gym nor gymnasium is installed here: pip install gymnasium" in proc.stdout + proc.stderr, args
+    proc = gymplug(hostless_venv, "doctor")
+    assert "problem hosts" in " ".join(proc.stdout.split()) and proc.stdout.splitlines()[-1] == "1 problem found"
+
+
+@pytest.mark.parametrize("kind", ["file", "dangling symlink", "under a file"])
+def test_run_record_into_what_is_not_a_folder_says_what_is_wrong(venv, tmp_path, kind):
+    target = tmp_path / "videos"
+    if kind == "file":
+        target.write_text("not a folder")
+        expected = f"cannot write recordings to {target}: it is a file, not a folder"
+    elif kind == "dangling symlink":
+        target.symlink_to(tmp_path / "gone")
+        expected = f"cannot write recordings to {target}: it is a symbolic link to {tmp_path / 'gone'}, which does not exist"
+    else:
+        (tmp_path / "file").write_text("")
+        target = tmp_path / "file" / "videos"
+        expected = f"cannot write recordings to {target}: {tmp_path / 'file'} is a file, not a folder"
+    proc = gymplug(venv, "run", "foo-v0", "--record", target)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1] == f"gymplug: error: {expected}"
+    assert not (tmp_path / "gone").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A folder on a 64 KiB tmpfs that is nearly full, or None where no tmpfs can be mounted (not root)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        yield None
+        return
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True,
+                          timeout=30)
+    if proc.returncode != 0:
+        yield None
+        return
+    try:
+        (mount / "filler").write_bytes(b"\0" * 58 * 1024)
+        yield mount / "videos"
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True, timeout=30)
+
+
+def test_run_record_on_a_full_disk_keeps_no_cut_video_and_says_why(record_venv, tmp_path, small_disk):
+    """ENOSPC on a small tmpfs, or EFBIG under a file size limit (ulimit -f) where no tmpfs can be mounted."""
+    program = record_venv.path / "bin" / "gymplug"
+    videos = small_disk or tmp_path / "videos"
+    command = [str(program), "run", "foo-v0", "--episodes", "3", "--seed", "0", "--max-steps", "300",
+               "--record", str(videos)]
+    if small_disk is None:
+        import resource
+
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
+
+        proc = subprocess.run(command, capture_output=True, text=True, env=clean_env({"DISPLAY": ""}),
+                              cwd=NEUTRAL_CWD, preexec_fn=limit, timeout=300)
+        why = "File too large"
+    else:
+        proc = run(command, env={"DISPLAY": ""}, check=False)
+        why = "No space left on device"
+    assert proc.returncode == 1, proc.stderr
+    last = proc.stderr.splitlines()[-1]
+    assert last.startswith("gymplug: error: cannot record foo-v0-episode-") and why in last, proc.stderr
+    assert "Broken pipe" not in proc.stderr and "Traceback" not in proc.stderr
+    recorded = [line.split()[-1] for line in proc.stdout.splitlines() if line.startswith("recorded ")]
+    on_disk = sorted(p.name for p in videos.iterdir()) if videos.exists() else []
+    assert on_disk == sorted(os.path.basename(r) for r in recorded)  # no partial file left, none cut short
+    for name in on_disk:  # whatever is kept decodes whole
+        assert count_frames(record_venv, videos / name) == 301

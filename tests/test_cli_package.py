@@ -64,13 +64,13 @@ def test_main_returns_2_on_usage_errors(capsys):
     assert sys.modules["gymplug.cli._main"]
 
 
-def test_readme_synopses_list_every_option():
+def test_the_cli_reference_gives_every_command_with_every_option():
     import re
 
     from helpers import ROOT  # the source tree: under tox, gymplug itself is installed elsewhere
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    synopses = {m.group(1): m.group(2) for m in re.finditer(r"\*\*`gymplug (\w+)(.*?)`\*\*", readme, re.S)}
+    reference = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    synopses = {m.group(1): m.group(2) for m in re.finditer(r"\*\*`gymplug (\w+)(.*?)`\*\*", reference, re.S)}
     parser = gymplug.cli.build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
     for name, sub in commands.items():
@@ -96,3 +96,14 @@ def test_a_reader_that_goes_away_is_no_error():
         finally:
             proc.kill()
     assert "Error" not in err and proc.returncode == 141, (proc.returncode, err)
+
+
+def test_the_exit_statuses_are_listed_once_in_the_help_and_the_reference():
+    import re
+
+    from gymplug.cli._main import EXIT_STATUSES
+    from helpers import ROOT
+
+    reference = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d+) \|", reference, re.M)
+    assert rows == [code for code, _ in EXIT_STATUSES] == ["0", "1", "2", "130", "141"]

@@ -65,16 +65,20 @@ def test_scaffold_install_make_and_its_own_tests_pass(tmp_path_factory, wheelhou
     env.install_wheels(wheelhouse, ["gymplug"])
     where = tmp_path_factory.mktemp(f"src-{form}")
     program = env.path / "bin" / "gymplug"
-    proc = run([program, "new", "gymplug-cartwheel", "--host", HOST, "--form", form, "--dir", where])
+    proc = run([program, "new", "gymplug-cartwheel", "--host", HOST, "--form", form], cwd=where)
     assert "gymplug-cartwheel/setup.cfg" in proc.stdout
-    env.pip("install", "--no-deps", "--no-build-isolation", where / "gymplug-cartwheel")
+    # The printed next step, as printed, from a shell where the venv is not activated (its bin/ not on PATH):
+    # it names the venv's Python, installs the plugin (gymplug is there already) and runs the plugin's tests.
+    (line,) = [line for line in proc.stderr.splitlines() if line.startswith("next: ")]
+    command = line.removeprefix("next: ")
+    assert command.startswith(f"{env.path / 'bin' / 'python'}")
+    shell = {"PATH": "/usr/bin:/bin", "PYTEST_ADDOPTS": "-p no:cacheprovider -W error::pytest.PytestWarning"}
+    result = run(["bash", "-c", command], cwd=where, env=shell, timeout=900)
+    rules = 8 * (1 if form == "A" else 2)
+    assert f"{rules} passed" in result.stdout, result.stdout
     env_id = "cartwheel-v0" if form == "A" else "Cartwheel/Hard-v0"
     out = env.json(f"import json, {HOST}; e = {HOST}.make({env_id!r}); e.reset(seed=0); print(json.dumps(e.spec.id))")
     assert out == env_id
-    pytest_args = ["-q", "-p", "no:cacheprovider", "-W", "error::pytest.PytestWarning"]
-    result = run([env.python, "-m", "pytest", *pytest_args], cwd=where / "gymplug-cartwheel")
-    rules = 8 * (1 if form == "A" else 2)
-    assert f"{rules} passed" in result.stdout
 
 
 @pytest.mark.parametrize("form", ["A", "B"])
@@ -84,3 +88,11 @@ def test_every_form_requires_gymplug(tmp_path, form):
     requires = setup.split("install_requires =\n", 1)[1].split("\n\n", 1)[0].split()
     assert requires[0] == "gymplug", requires
     assert "requires\n`gymplug`" in (tmp_path / "gymplug-needs" / "README.md").read_text()
+
+
+def test_the_plugins_readme_links_nothing_that_does_not_exist_and_needs_no_activated_venv(tmp_path):
+    scaffold("gymplug-readme", "gymnasium", "A", tmp_path)
+    readme = (tmp_path / "gymplug-readme" / "README.md").read_text()
+    assert "pypi.org" not in readme and "](http" not in readme  # gymplug is not on the package index
+    commands = readme.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+    assert all(line.startswith("python ") for line in commands), commands

@@ -30,13 +30,25 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
 
 
+class _TooDeep(ValueError):
+    """JSON nested deeper than the parser's recursion limit."""
+
+
+def _loads(text: str) -> Any:
+    """JSON, or ValueError; nesting too deep for the parser is a bad value too (exit 2), not a crash."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _TooDeep("nested too deeply") from None
+
+
 def _json_object(text: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"must be a JSON object such as '{{\"size\": 8}}', not {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a JSON object such as '{{\"layout\": \"maze\"}}', not {text!r}")
     return value
 
 
@@ -45,7 +57,9 @@ def _key_value(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"must be KEY=VALUE, not {text!r}")
     try:
-        value = json.loads(raw)  # 8 -> 8, true -> True, [1,2] -> [1, 2]
+        value = _loads(raw)  # 8 -> 8, true -> True, [1,2] -> [1, 2]
+    except _TooDeep:  # JSON that cannot be read is no string either
+        raise argparse.ArgumentTypeError(f"{key.strip()}: the JSON value is nested too deeply") from None
     except ValueError:
         value = raw  # anything else is a string
     return key.strip(), value
@@ -54,11 +68,12 @@ def _key_value(text: str) -> tuple[str, Any]:
 def add_kwargs_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kwargs", type=_json_object, default={}, metavar="JSON",
-        help="constructor arguments of the env, as a JSON object: --kwargs '{\"size\": 8}'",
+        help="constructor arguments of the env, as a JSON object: --kwargs '{\"layout\": \"maze\"}'",
     )
     parser.add_argument(
         "-k", dest="kwarg", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
-        help="one constructor argument (VALUE is read as JSON, else as a string); repeatable; wins over --kwargs",
+        help="one constructor argument, such as -k layout=maze (VALUE is read as JSON, else as a string); "
+        "repeatable; wins over --kwargs",
     )
 
 

@@ -6,18 +6,21 @@ import argparse
 import functools
 import sys
 import warnings
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from .. import testing
+from .._errors import GymplugError
 from ._args import add_kwargs_options, make_kwargs, non_negative_int
 from ._catalog import PROBLEMS, catalog, plugin_envs
-from ._hosts import host_problem, attach, describe_error, find_env, selected_hosts
+from ._hosts import attach, describe_error, find_env, host_problem, selected_hosts
 from ._list import matches, no_plugin_envs
 from ._output import (
     EXIT_OK,
     EXIT_PROBLEM,
     JSON_FORMAT,
     CommandError,
+    Progress,
     emit_json,
     error_line,
     say,
@@ -25,17 +28,17 @@ from ._output import (
     table,
 )
 
-__all__ = ["add_parser", "check_one", "rules"]
+__all__ = ["Result", "add_parser", "check_one", "rules"]
 
 
 def rules(steps: int) -> list[tuple[str, Callable[..., None]]]:
     """The rules ``check`` runs, in order: those of gymplug.testing that run in this process.
 
     The two that start processes (``makes_without_imports``, ``spawned_subprocess``) are left to
-    ``ConformanceTests``: they cost a new interpreter per env.
+    ``ConformanceTests``: they cost a new interpreter per env. The env checker is run apart
+    (:func:`check_one`): what it warns about is shown, and fails nothing.
     """
     return [
-        ("env checker", testing.check_env_checker),
         ("reset/step API", testing.check_api),
         ("seeding", functools.partial(testing.check_seeding, steps=min(steps, 25))),
         ("observations in space", functools.partial(testing.check_observations_in_space, steps=steps)),
@@ -44,66 +47,112 @@ def rules(steps: int) -> list[tuple[str, Callable[..., None]]]:
     ]
 
 
-def check_one(host: str, env_id: str, steps: int, kwargs: Optional[dict] = None) -> Optional[str]:
-    """None if ``env_id`` passes every rule; else the first failure, on one line."""
-    for name, rule in rules(steps):
+@dataclass
+class Result:
+    """One row of ``check``: an error fails it; warnings (the host checker's, a missing optional dependency) do not."""
+
+    env_id: str
+    host: Optional[str]
+    error: Optional[str] = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return "FAIL" if self.error is not None else "warn" if self.warnings else "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.env_id, "host": self.host, "ok": self.error is None, "error": self.error,
+                "warnings": self.warnings}
+
+
+def _rule_line(env_id: str, exc: testing.ConformanceError) -> str:
+    return str(exc).splitlines()[0].removeprefix(f"{env_id}: ")
+
+
+def check_one(host: str, env_id: str, steps: int, kwargs: Optional[dict] = None) -> Result:
+    """Every rule on ``env_id``: the first failure, on one line, and the warnings."""
+    result = Result(env_id, host)
+    problem = host_problem(host)  # gym 0.26 with numpy 2 breaks its own checker: name the fix
+    checks = [("env checker", None), *rules(steps)]
+    for name, rule in checks:
         try:
             with stdout_to_stderr(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the rules that care about warnings record their own
-                rule(host, env_id, kwargs=kwargs)
+                if rule is None:
+                    found = testing.env_checker_warnings(host, env_id, kwargs=kwargs)
+                    result.warnings += [f"rule 'env checker': {w}" for w in found]
+                else:
+                    rule(host, env_id, kwargs=kwargs)
+        except testing.MissingDependency as exc:
+            result.warnings.append(_rule_line(env_id, exc))
         except testing.ConformanceError as exc:
-            line = str(exc).splitlines()[0].removeprefix(f"{env_id}: ")
-            problem = host_problem(host)  # gym 0.26 with numpy 2 breaks its own checker: name the fix
-            return f"{line} ({problem})" if problem else line
+            line = _rule_line(env_id, exc)
+            result.error = f"{line} ({problem})" if problem else line
+            break
         except Exception as exc:
-            return f"{name}: {describe_error(exc, host)}"
-    return None
+            if testing.is_missing_dependency(exc):
+                result.error = f"cannot be made here, an optional dependency is missing: {describe_error(exc, None)}"
+            else:
+                result.error = f"{name}: {describe_error(exc, host)}"
+            break
+    return result
 
 
-def _targets(args: argparse.Namespace) -> list[tuple[str, str, Optional[str]]]:
-    """(host, id, failure known before making it) for every env to check."""
-    if args.ids:
-        return [(*_found(env_id, args.host), None) for env_id in args.ids]
-    targets: list[tuple[str, str, Optional[str]]] = []
-    known: set[str] = set()
+def _targets(args: argparse.Namespace) -> list[Result]:
+    """A result for every env to check: to be run (no error yet), or failed before making it."""
     hosts = selected_hosts(args.host)
+    if args.ids:
+        found = []
+        for env_id in args.ids:  # one row per id given, in the order given, unknown ones too
+            try:
+                where = find_env(env_id, args.host)
+            except GymplugError as exc:
+                found.append(Result(env_id, None, error=str(exc).splitlines()[0]))
+            else:
+                found.append(Result(where.env_id, where.host))
+        return found
+    targets: list[Result] = []
+    known: set[str] = set()
     for host in hosts:
         manager = attach(host)
         with stdout_to_stderr():
             manager.load_all()
-        targets.extend((host, env_id, None) for env_id in plugin_envs(manager, args.plugin))
+        targets.extend(Result(env_id, host) for env_id in plugin_envs(manager, args.plugin))
         # Broken plugins, malformed entries and conflicts are failures too: their envs cannot be made.
         for row in catalog(manager):
             known.update([row.distribution] if row.distribution else [])
             if row.status in PROBLEMS and matches(row, None, args.plugin):
-                targets.append((host, row.id, f"{row.status.value}: {row.detail}"))
+                targets.append(Result(row.id, host, error=f"{row.status.value}: {row.detail}"))
     if not targets:
         if args.plugin:
             raise CommandError(no_plugin_envs(args.plugin, hosts, known))
         raise CommandError("no plugin environments to check")
-    return sorted(targets, key=lambda t: (t[1].lower(), t[0]))
-
-
-def _found(env_id: str, host: Optional[str]) -> tuple[str, str]:
-    return find_env(env_id, host)[0], env_id
+    return sorted(targets, key=lambda t: (t.env_id.lower(), t.host or ""))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     kwargs = make_kwargs(args)
-    results = []
-    for host, env_id, known in _targets(args):
-        results.append((host, env_id, known or check_one(host, env_id, args.steps, kwargs)))
-    failed = [r for r in results if r[2] is not None]
+    results = _targets(args)
+    progress = Progress(quiet=args.quiet, json=args.json)
+    for number, result in enumerate(results, 1):
+        if result.error is None and result.host is not None:
+            if len(results) > 1:
+                progress.show(f"checking {number}/{len(results)}: {result.env_id}")
+            done = check_one(result.host, result.env_id, args.steps, kwargs)
+            result.error, result.warnings = done.error, done.warnings
+    progress.clear()
+    failed = [r for r in results if r.error is not None]
     if args.json:
-        emit_json({"format": JSON_FORMAT, "results": [{"id": i, "host": h, "ok": e is None, "error": e}
-                                                      for h, i, e in results]})
+        emit_json({"format": JSON_FORMAT, "results": [r.to_json() for r in results]})
     elif args.quiet:
-        for host, env_id, error in failed:
-            error_line(f"check failed: {env_id} ({host}): {error}")
+        for r in failed:
+            error_line(f"check failed: {r.env_id} ({r.host or '-'}): {r.error}")
     else:
-        rows = [(i, h, "ok" if e is None else "FAIL", e or "") for h, i, e in results]
+        rows = [(r.env_id, r.host or "-", r.status, r.error or "; ".join(r.warnings)) for r in results]
         say(False, table(("ID", "HOST", "RESULT", "DETAIL"), rows, color_column=2))
-        say(False, f"{len(results) - len(failed)} passed, {len(failed)} failed")
+        warned = sum(1 for r in results if r.error is None and r.warnings)
+        with_warnings = f" ({warned} with warnings)" if warned else ""
+        say(False, f"{len(results) - len(failed)} passed{with_warnings}, {len(failed)} failed")
     sys.stdout.flush()
     return EXIT_PROBLEM if failed else EXIT_OK
 
@@ -116,7 +165,12 @@ def add_parser(sub: Any, parents: list) -> None:
         description="For each env, the conformance rules of gymplug.testing that run in-process: the host's env "
         "checker, the reset/step API, seeding (two envs reset with one seed agree), N random steps with every "
         "observation inside the observation space, each render mode, and a spec that pickles. Without ID: every "
-        "plugin env, and every broken plugin, malformed entry or conflict as a failure. Exit 1 if any fails.",
+        "plugin env, and every broken plugin, malformed entry or conflict as a failure. The host's own envs are "
+        "checked the same way. What the host's checker warns about, and a render mode whose optional dependency "
+        "is not installed, are warnings (RESULT warn): they fail nothing. Exit 1 if any fails.",
+        epilog="examples:\n  gymplug check                       every plugin env\n"
+        "  gymplug check Grid/Maze-v0 --steps 20\n  gymplug check Grid/Empty-v0 -k layout=maze",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("ids", nargs="*", metavar="ID", help="environment ids (default: every plugin environment)")
     p.add_argument("--plugin", metavar="DIST", help="only the environments of this distribution")

@@ -16,7 +16,7 @@ from .. import _cache
 from .._discovery import unmatched_disable_values
 from .._entries import printable
 from .._settings import current
-from ._hosts import HOSTS, attach, dist_version, host_problem
+from ._hosts import HOSTS, NO_HOST, attach, dist_version, host_problem, installed_hosts
 from ._output import (
     EXIT_OK,
     EXIT_PROBLEM,
@@ -93,7 +93,10 @@ def _host_findings(host: str) -> tuple[list[Finding], Any]:
 def _plugin_findings(host: str, manager: Any) -> list[Finding]:
     with stdout_to_stderr():
         manager.load_all()
-    findings = [Finding(f.level, host, f.message) for f in (*manager.ledger.findings(), *manager.learning.findings())]
+    # A plugin that failed to load is a problem, said once: not also "loaded in 0.9 ms".
+    failed = tuple(f"plugin {d.plugin_name} loaded in " for d in manager.ledger.failures)
+    findings = [Finding(f.level, host, f.message) for f in (*manager.ledger.findings(), *manager.learning.findings())
+                if not (f.level == "note" and failed and f.message.startswith(failed))]
     unmatched = unmatched_disable_values(current(), manager.discovery.seen)
     if unmatched:
         shown = ", ".join(repr(v) for v in unmatched)
@@ -109,6 +112,8 @@ def diagnose() -> list[Finding]:
         findings.extend(host_findings)
         if manager is not None:
             findings.extend(_plugin_findings(host, manager))
+    if not installed_hosts():  # gymplug has nothing to plug into: as every other command says
+        findings.append(Finding("problem", "hosts", NO_HOST))
     return findings + _cache_findings()
 
 
@@ -138,6 +143,9 @@ def add_parser(sub: Any, parents: list) -> None:
         "incompatibilities such as gym 0.26 with numpy 2), malformed entries, plugins that fail to load, id conflicts, "
         "shadowed built-ins, disabled distributions, each registration plugin's import time and the discovery cache. "
         "Exit 1 on a problem.",
+        epilog="examples:\n  gymplug doctor\n  python -m gymplug doctor     for the Python that runs your code\n"
+        "  gymplug -q doctor           problems only, one line each",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_doctor)

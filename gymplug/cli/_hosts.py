@@ -6,9 +6,10 @@ import difflib
 import importlib
 import importlib.util
 from importlib import metadata
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from .. import _activation
+from .._entries import printable
 from .._errors import safe_str
 from .._hosts import GROUPS
 from .._hosts import facts
@@ -16,16 +17,21 @@ from ._output import CommandError, stdout_to_stderr
 
 __all__ = [
     "HOSTS",
+    "NO_HOST",
+    "Found",
     "attach",
     "describe_error",
     "dist_version",
     "find_env",
     "host_problem",
     "installed_hosts",
+    "quiet_host_notices",
     "selected_hosts",
 ]
 
 HOSTS = tuple(GROUPS)
+#: What every command says when there is nothing to plug into.
+NO_HOST = "neither gym nor gymnasium is installed here: pip install gymnasium (or 'gym==0.26.2' 'numpy<2')"
 
 
 def installed_hosts() -> list[str]:
@@ -35,12 +41,23 @@ def installed_hosts() -> list[str]:
 def selected_hosts(choice: Optional[str]) -> list[str]:
     if choice:
         if importlib.util.find_spec(choice) is None:
-            raise CommandError(f"{choice} is not installed here; pip install 'gymplug[{choice}]'")
+            install = " ".join(f"'{r}'" for r in facts(choice).requirements)
+            raise CommandError(f"{choice} is not installed here: pip install {install}")
         return [choice]
     hosts = installed_hosts()
     if not hosts:
-        raise CommandError("neither gym nor gymnasium is installed; pip install 'gymplug[gymnasium]'")
+        raise CommandError(NO_HOST)
     return hosts
+
+
+def quiet_host_notices() -> None:
+    """For ``-q``: gym 0.26.2 prints a notice of several lines on stderr when imported (from the gym_notices
+    package, with no switch to turn it off); empty the table it reads, before gym is imported."""
+    try:
+        import gym_notices.notices as notices  # type: ignore[import-not-found]
+    except Exception:  # not installed, or broken: nothing to quiet
+        return
+    notices.notices = {}
 
 
 def dist_version(dist: str) -> Optional[str]:
@@ -73,22 +90,38 @@ def attach(host: str) -> Any:
     return manager
 
 
-def find_env(env_id: str, choice: Optional[str]) -> tuple[str, Any]:
-    """The host that has ``env_id`` (gymnasium first), loading plugins as a lookup does."""
+class Found(NamedTuple):
+    """Where an id given on the command line lives."""
+
+    host: str
+    manager: Any
+    #: the id without its ``module:`` prefix (that module is imported): what ``spec`` and ``make`` take
+    env_id: str
+
+
+def find_env(env_id: str, choice: Optional[str]) -> Found:
+    """The host that has ``env_id`` (gymnasium first), loading plugins as a lookup does.
+
+    ``module:id`` (the host's own form) imports ``module`` first, as ``make`` would.
+    """
     hosts = selected_hosts(choice)
     known: list[str] = []
-    module, _, bare_id = env_id.rpartition(":")  # "module:id": the host imports the module first
+    module, _, bare_id = env_id.rpartition(":")
     for host in sorted(hosts, key=lambda h: h != "gymnasium"):
         manager = attach(host)
         with stdout_to_stderr():
             if module:
-                importlib.import_module(module)
+                try:
+                    importlib.import_module(module)
+                except ImportError as exc:
+                    raise CommandError(f"cannot import {module!r} (the module of '{printable(env_id)}'): "
+                                       f"{type(exc).__name__}: {safe_str(exc)}") from exc
             manager.resolve(bare_id, import_entry=False)
             if bare_id in manager.host.registry:
-                return host, manager
+                return Found(host, manager, bare_id)
             manager.load_all()
             if bare_id in manager.host.registry:
-                return host, manager
+                return Found(host, manager, bare_id)
         known_error = manager.explain(bare_id)
         if known_error is not None:  # a refused, broken, disabled or conflicting id: say why
             raise known_error
@@ -96,4 +129,4 @@ def find_env(env_id: str, choice: Optional[str]) -> tuple[str, Any]:
         known.extend(env for env, _, _ in manager.learning.learned_ids())
     close = difflib.get_close_matches(env_id, known, n=3)
     hint = f"; did you mean: {', '.join(close)}?" if close else "; see: gymplug list"
-    raise CommandError(f"unknown environment '{env_id}' ({' or '.join(hosts)}){hint}")
+    raise CommandError(f"unknown environment '{printable(env_id)}' ({' or '.join(hosts)}){hint}")

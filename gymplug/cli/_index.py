@@ -79,6 +79,8 @@ def add_parser(sub: Any, parents: list) -> None:
         "as it loads; this normally happens on the first lookup that nothing else explains. This command learns "
         "every source now (registration plugins load, in this process) and reports, for each, the ids found "
         "and the time taken, or why it failed. Exit 1 if one failed.",
+        epilog="examples:\n  gymplug index\n  gymplug index --refresh --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--refresh", action="store_true", help="forget what was learned and learn everything again")
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -11,7 +11,7 @@ import sys
 from importlib import metadata
 from typing import Any, Optional
 
-from .._entries import normalize_name
+from .._entries import Form, normalize_name
 from ._catalog import PROBLEMS, EnvRow, catalog, owner_of
 from ._hosts import attach, find_env, selected_hosts
 from ._output import (
@@ -84,18 +84,38 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         print(message, file=sys.stderr)
         return status
-    shown = [
-        (
-            r.id,
-            r.host,
-            r.status,
-            f"{r.distribution} {r.version}" if r.distribution else "",
-            r.detail if r.status in PROBLEMS else r.entry_point or r.entry,
-        )
-        for r in rows
-    ]
-    print(table(("ID", "HOST", "STATUS", "DISTRIBUTION", "ENTRY POINT"), shown, color_column=2))
+    headers = ["ID", "HOST", "STATUS", "DISTRIBUTION", "ENTRY POINT"]
+    shown = [[r.id, r.host, r.status, f"{r.distribution} {r.version}" if r.distribution else "", _entry_point(r)]
+             for r in rows]
+    if any(r.detail for r in rows):  # why a row is broken, a conflict, disabled or shadowed
+        headers.append("DETAIL")
+        for line, r in zip(shown, rows):
+            line.append(r.detail or "")
+    print(table(headers, shown, color_column=2))
     return status
+
+
+def _entry_point(row: EnvRow) -> str:
+    """What ``make`` imports; for a plugin not loaded (or not loadable), the value of its entry."""
+    if row.entry_point:
+        return row.entry_point
+    return (row.entry or "").partition(" = ")[2] or row.entry or ""
+
+
+def _entry(declaration: Any) -> Optional[str]:
+    """The metadata entry that declares the id, or how a package without one provides it."""
+    if declaration is None:
+        return None
+    if declaration.form is Form.IMPORT:  # learned: no entry point, the package registers it when imported
+        return f"none: registered when {declaration.value} is imported"
+    return str(declaration.entry)
+
+
+def _class_name(cls: type) -> str:
+    """The importable name of ``cls``: a class made by a factory function is the module attribute it is bound to."""
+    if "<locals>" in cls.__qualname__:
+        return f"{cls.__module__}.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def describe_env(host: str, manager: Any, env_id: str, kwargs: Optional[dict] = None) -> dict[str, Any]:
@@ -115,7 +135,7 @@ def describe_env(host: str, manager: Any, env_id: str, kwargs: Optional[dict] = 
             "host": host,
             "distribution": declaration.dist.name if declaration else None,
             "version": declaration.dist.version if declaration else None,
-            "entry": declaration.entry if declaration else None,
+            "entry": _entry(declaration),
             "entry_point": spec.entry_point if isinstance(spec.entry_point, str) else repr(spec.entry_point),
             "max_episode_steps": spec.max_episode_steps,
             "reward_threshold": spec.reward_threshold,
@@ -124,7 +144,7 @@ def describe_env(host: str, manager: Any, env_id: str, kwargs: Optional[dict] = 
             "observation_space": str(env.observation_space),
             "action_space": str(env.action_space),
             "render_modes": list(getattr(unwrapped, "metadata", {}).get("render_modes", [])),
-            "class": f"{type(unwrapped).__module__}.{type(unwrapped).__qualname__}",
+            "class": _class_name(type(unwrapped)),
             "source": source,
         }
     finally:
@@ -133,8 +153,8 @@ def describe_env(host: str, manager: Any, env_id: str, kwargs: Optional[dict] = 
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    host, manager = find_env(args.id, args.host)
-    info = describe_env(host, manager, args.id)
+    found = find_env(args.id, args.host)
+    info = describe_env(found.host, found.manager, found.env_id)
     if args.json:
         emit_json({"format": JSON_FORMAT, **info})
     elif not args.quiet:
@@ -152,13 +172,16 @@ def add_parsers(sub: Any, parents: list) -> None:
         description="One row per environment id: host, status, providing distribution and entry point. "
         "Never imports an environment's module; loads registration plugins (Form B) unless --no-import. "
         "Exit 1 if a row shown is broken or a conflict.",
-        epilog="Statuses: declared (registered, not imported), loaded, pending (plugin not loaded), broken, "
-        "conflict, disabled, shadowed (the host's id wins), builtin (with --all).",
+        epilog="statuses: declared (registered, not imported), loaded, pending (plugin not loaded), broken,\n"
+        "  conflict, disabled, shadowed (the host's id wins), learned, builtin (with --all)\n\n"
+        "examples:\n  gymplug list\n  gymplug list 'Grid/*' --no-import\n"
+        "  gymplug -q list      exit 1 if a plugin is broken",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("pattern", nargs="?", metavar="PATTERN", help="a substring of the id, or a glob such as 'Grid/*'")
     p.add_argument("--plugin", metavar="DIST", help="only the environments of this distribution")
     p.add_argument("--all", action="store_true", help="include the hosts' built-in environments")
-    p.add_argument("--json", action="store_true", help="machine-readable output (see README: 'gymplug list --json')")
+    p.add_argument("--json", action="store_true", help="machine-readable output (docs/cli.md says what each field is)")
     p.add_argument("--no-import", action="store_true", help="run no plugin code: registration plugins show as pending")
     p.set_defaults(func=cmd_list)
 
@@ -168,7 +191,9 @@ def add_parsers(sub: Any, parents: list) -> None:
         help="make one environment and describe it",
         description="Resolve and make ID (this imports its code), then show its spec, spaces, render modes, "
         "the distribution it comes from and where its code lives.",
+        epilog="examples:\n  gymplug info Grid/Maze-v0\n  gymplug info foo-v0 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("id", metavar="ID")
+    p.add_argument("id", metavar="ID", help="an environment id, as for make(): foo-v0, Grid/Maze-v0, module:id")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)

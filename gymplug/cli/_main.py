@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import sys
@@ -13,19 +14,42 @@ from .._errors import GymplugError, safe_str
 from .._settings import VARIABLES
 from .._version import __version__
 from . import _check, _doctor, _index, _list, _new, _run
-from ._hosts import HOSTS
-from ._output import EXIT_PROBLEM
+from ._hosts import HOSTS, quiet_host_notices
+from ._output import EXIT_OK, EXIT_PROBLEM
 
 __all__ = ["build_parser", "main"]
+
+
+#: The exit statuses of every command, listed once: in ``gymplug --help`` (and docs/cli.md).
+EXIT_STATUSES = (
+    ("0", "ok"),
+    ("1", "a problem was found (an error is one line on stderr; -v shows its traceback)"),
+    ("2", "usage error: an unknown option, a missing or bad value (--episodes 0, --kwargs '[1]')"),
+    ("130", "interrupted (Ctrl-C)"),
+    ("141", "the reader of the output went away (gymplug list | head -1)"),
+)
+
+EXAMPLES = """\
+examples:
+  gymplug list                      what the installed plugins provide
+  gymplug info Grid/Maze-v0         make one environment and describe it
+  gymplug check                     run the conformance rules on every plugin environment
+  gymplug run foo-v0 --episodes 3   random-policy episodes (--record DIR saves videos)
+  gymplug doctor                    is gymplug active here, and what is broken
+  gymplug new gymplug-cartwheel     start a plugin of your own
+  gymplug COMMAND --help            each command's options, with examples"""
 
 
 def _epilog() -> str:
     width = max(len(name) for name in VARIABLES)
     variables = "\n".join(f"  {name:<{width}}  {text}" for name, text in VARIABLES.items())
+    statuses = "\n".join(f"  {code:<3}  {text}" for code, text in EXIT_STATUSES)
     return (
-        "exit status: 0 ok, 1 a problem was found, 2 usage error; -q prints errors only.\n"
-        "NO_COLOR turns colour off.\n\n"
-        f"environment variables:\n{variables}"
+        f"{EXAMPLES}\n\n"
+        f"exit status:\n{statuses}\n\n"
+        "output: tables and summaries on stdout, errors on stderr; -q prints errors only (and what --json asks\n"
+        "for). Colour only on a terminal; NO_COLOR turns it off.\n\n"
+        f"environment variables (read when a host is imported):\n{variables}"
     )
 
 
@@ -53,7 +77,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gymplug {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
     _list.add_parsers(sub, [common, host_option])
     _check.add_parser(sub, [common, host_option])
     _run.add_parser(sub, [common, host_option])
@@ -85,11 +108,28 @@ def configure_logging(verbose: int, quiet: bool) -> None:
         logger.setLevel(level)
 
 
+def _unrecognized(parser: argparse.ArgumentParser, command: str, extra: list[str]) -> None:
+    """Exit 2 with the usage of ``command`` and, for a misspelt option, the one meant."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    options = [s for a in sub._actions for s in a.option_strings if s.startswith("--")]
+    close = [difflib.get_close_matches(e.partition("=")[0], options, n=1, cutoff=0.75) for e in extra]
+    hints = [match[0] for match in close if match]
+    hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
+    sub.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command; return its exit status (errors are one line on stderr, usage errors exit 2)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command is None:  # `gymplug` alone: what it can do
+        parser.print_help()
+        return EXIT_OK
+    if extra:  # the subcommand's own usage, not the top level's
+        _unrecognized(parser, args.command, extra)
     configure_logging(args.verbose, args.quiet)
+    if args.quiet:
+        quiet_host_notices()
     try:
         status = int(args.func(args))
         sys.stdout.flush()  # a reader that went away shows here, not as Python's complaint at exit

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from .._errors import ScaffoldError
 from .._scaffold import FORMS, HOST_REQUIREMENTS, scaffold
@@ -25,8 +27,31 @@ def cmd_new(args: argparse.Namespace) -> int:
     for path in written:
         say(args.quiet, str(path))
     if not args.quiet:
-        print(f"\nnext: pip install -e '{root}[test]' && pytest {root / 'tests'}", file=sys.stderr)
+        print(f"\nnext: {next_step(root)}", file=sys.stderr)
     return EXIT_OK
+
+
+def _source_tree() -> Optional[Path]:
+    """The source tree gymplug runs from when no installed distribution provides it (PYTHONPATH, a checkout)."""
+    try:
+        metadata.distribution("gymplug")
+        return None
+    except metadata.PackageNotFoundError:
+        tree = Path(__file__).resolve().parents[2]
+        return tree if (tree / "setup.cfg").is_file() else None
+
+
+def next_step(root: Path) -> str:
+    """Install the new plugin and run its tests, with the Python that runs gymplug (a venv need not be active).
+
+    The plugin requires gymplug, which that Python already has; from a source tree that is not installed,
+    the line installs gymplug from it too (gymplug is not on the package index).
+    """
+    python = shlex.quote(sys.executable or "python3")
+    source = _source_tree()
+    gymplug = f" {shlex.quote(str(source))}" if source else ""
+    tests = shlex.quote(str(root / "tests"))
+    return f"{python} -m pip install{gymplug} -e {shlex.quote(f'{root}[test]')} && {python} -m pytest {tests}"
 
 
 def add_parser(sub: Any, parents: list) -> None:
@@ -37,7 +62,10 @@ def add_parser(sub: Any, parents: list) -> None:
         description="Write a complete plugin distribution in PATH/NAME (PATH: --dir): setup.cfg with the entry "
         "point and gymplug among the requirements, a package with a small working env, a README and conformance "
         "tests. Refuses to overwrite existing files, and names that are not valid, are Python keywords, or are "
-        "those of gymplug, a host, or an installed distribution or package.",
+        "those of gymplug, a host, or an installed distribution or package. Then prints the command that "
+        "installs it and runs its tests, with this Python.",
+        epilog="examples:\n  gymplug new gymplug-cartwheel\n  gymplug new gymplug-mazes --form B --dir plugins",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("name", metavar="NAME",
                    help="the distribution name, e.g. gymplug-cartwheel (package: gymplug_cartwheel)")

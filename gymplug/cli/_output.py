@@ -17,6 +17,7 @@ __all__ = [
     "EXIT_USAGE",
     "JSON_FORMAT",
     "CommandError",
+    "Progress",
     "emit_json",
     "error_line",
     "paint",
@@ -49,6 +50,7 @@ _COLORS = {
     "FAIL": "31",
     "problem": "31",
     "warning": "33",
+    "warn": "33",
 }
 
 
@@ -83,6 +85,26 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, color_column
             parts.append(paint(padded, getattr(raw[i], "value", raw[i]), color) if i == color_column else padded)
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
+
+
+class Progress:
+    """One line of progress on stderr, rewritten in place: on a terminal only, never with ``--json`` or ``-q``."""
+
+    def __init__(self, *, quiet: bool, json: bool) -> None:
+        self.enabled = not quiet and not json and bool(getattr(sys.stderr, "isatty", lambda: False)())
+        self._shown = False
+
+    def show(self, text: str) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r\033[K{printable(text)}")
+            sys.stderr.flush()
+            self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            self._shown = False
 
 
 def say(quiet: bool, text: str) -> None:
