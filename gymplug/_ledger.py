@@ -221,5 +221,5 @@ class Ledger:
             yield Finding("note", f"disabled by GYMPLUG_DISABLE: {declaration.describe()}")
         for declaration, seconds in sorted(self.load_times.items(), key=lambda item: -item[1]):
             yield Finding("note", f"plugin {declaration.plugin_name} loaded in {seconds * 1000:.1f} ms")
-        count = len(self.owners)
+        count = sum(1 for owner in list(self.owners.values()) if owner.form is not Form.IMPORT)  # learned: apart
         yield Finding("ok", f"{count} plugin environment{'s' if count != 1 else ''} registered")

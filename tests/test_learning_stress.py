@@ -92,8 +92,9 @@ def test_a_crowd_of_first_misses_learns_each_package_once_and_leaves_nothing_beh
             for proc in crowd:
                 if proc.poll() is None:
                     os.killpg(proc.pid, signal.SIGKILL)
-            users.update(int(line.split()[1]) for line in out.splitlines() if line.split()[:1] in (["main"], ["forked"]))
     elapsed = time.monotonic() - started
+    for _, out, _ in outputs:
+        users.update(int(line.split()[1]) for line in out.splitlines() if line.split()[:1] in (["main"], ["forked"]))
     failures = [(code, err[-2000:]) for code, out, err in outputs if code != 0 or "main" not in out]
     assert failures == []
     assert all(line.split()[2] == "0" for _, out, _ in outputs for line in out.splitlines() if line.startswith("main"))

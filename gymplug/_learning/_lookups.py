@@ -168,7 +168,7 @@ class Learning:
             if len(keys) > 1:  # drop a provider that has it only because it requires another provider
                 keys = [k for k in keys if not any(name in keys for name, _ in learned[k][0].depends)] or keys
             if len(keys) > 1:
-                clashes[env_id] = [declaration_of(self.group, *learned[key]) for key in keys]
+                clashes[env_id] = [declaration_of(self.group, *learned[key]) for key in sorted(keys)]
                 continue
             source, item = learned[keys[0]]
             fields = item.specs.get(env_id)
