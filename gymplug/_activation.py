@@ -169,7 +169,9 @@ def activate() -> None:
             if host in _links or name not in sys.modules or name in _gymplug_startup.hooked:
                 continue
             registration = sys.modules[name]
-            if host_facts.eager_at_import:
+            # gym 0.26 and Gymnasium 0.26-0.29 have run their own eager loader at import: every plugin is in
+            eager = host_facts.eager_loader_in(registration) is not None
+            if eager:
                 from ._log import get_logger
 
                 get_logger(__name__).warning(
@@ -181,7 +183,7 @@ def activate() -> None:
             link = _prepare(host, registration, lazy_registry=False, rebind=rebind)
             manager = link.get()
             if manager is not None:
-                manager.attach(load_plugins=not host_facts.eager_at_import)
+                manager.attach(load_plugins=not eager)
             link.ready = True
 
 

@@ -34,7 +34,7 @@ class HostAdapter(NamedTuple):
 
     def load(self, entry_point: str) -> Any:
         """Import an ``module:attr`` entry point the way the host's make() does."""
-        return getattr(self.registration, self.facts.load_name)(entry_point)
+        return getattr(self.registration, self.facts.load_name_in(self.registration))(entry_point)
 
     def latest_version(self, namespace: Optional[str], name: str) -> Optional[int]:
         return self.registration.find_highest_version(namespace, name)

@@ -37,7 +37,7 @@ class Link(Protocol):
 __all__ = ["HostPatch", "apply"]
 
 
-def _skip_eager_loading(entry_point: str = "gym.envs") -> None:
+def _skip_eager_loading(entry_point: str = "") -> None:
     """Replaced by gymplug: the entry points load lazily, when one of their envs is looked up."""
 
 
@@ -117,8 +117,8 @@ def apply(link: Link, registration: ModuleType, *, lazy_registry: bool, rebind: 
     patch = HostPatch(registration)
     if lazy_registry:
         patch.replace("registry", PendingRegistry(registration.registry, manager=link))
-    eager = facts(link.host).eager_loader
-    if eager and hasattr(registration, eager):  # gym 0.21-0.26, gymnasium 0.26-0.29
+    eager = facts(link.host).eager_loader_in(registration)
+    if eager is not None:  # gym 0.21-0.26, gymnasium 0.26-0.29
         patch.replace(eager, _skip_eager_loading, modules=rebind)
     patch.replace("make", _lookup_wrapper(link, registration.make, import_entry=True), modules=rebind)
     if hasattr(registration, "make_vec"):

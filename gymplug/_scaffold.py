@@ -20,7 +20,10 @@ FORMS = ("A", "B")
 _DIST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _PREFIXES = ("gymplug_", "gymnasium_", "gym_")
 # The env template imports numpy; gym's pins carry it already.
-HOST_REQUIREMENTS = {name: [*f.requirements, *(() if f.numpy_below else ("numpy",))] for name, f in HOSTS.items()}
+HOST_REQUIREMENTS = {
+    name: [*f.requirements, *(() if any(r.startswith("numpy") for r in f.requirements) else ("numpy",))]
+    for name, f in HOSTS.items()
+}
 
 ENV_TEMPLATE = '''"""{cls}: move a marker left or right until it reaches the target; a small working {host} env."""
 

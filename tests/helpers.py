@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import tempfile
 import textwrap
 import venv
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
@@ -21,7 +23,35 @@ PLUGINS = ROOT / "plugins"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "plugins"
 HOST = os.environ.get("GYMPLUG_TEST_HOST", "gymnasium")
 OTHER_HOST = "gym" if HOST == "gymnasium" else "gymnasium"
-HOST_REQUIREMENTS = {name: list(f.requirements) for name, f in HOSTS.items()}
+# The release of HOST under test when tox pins an older one (gymnasium026: 0.26.3); empty: the facts' pins.
+HOST_VERSION = os.environ.get("GYMPLUG_TEST_HOST_VERSION", "").strip()
+
+
+def host_requirements(host: str, version: str = "") -> list[str]:
+    """What a test venv installs for ``host``: release ``version`` and the numpy it needs, else the facts' pins."""
+    facts = HOSTS[host]
+    if not version:
+        return list(facts.requirements)
+    below = facts.numpy_below
+    needs_old_numpy = below is not None and facts.numpy_problem(f"{below}.0", version) is not None
+    return [f"{host}=={version}", *([f"numpy<{below}"] if needs_old_numpy else [])]
+
+
+HOST_REQUIREMENTS = {name: host_requirements(name, HOST_VERSION if name == HOST else "") for name in HOSTS}
+
+
+def installed_release(dist: str) -> tuple[int, ...]:
+    """The release of ``dist`` installed beside the tests, ``(0, 26, 3)``; () if it is not installed."""
+    try:
+        return tuple(int(part) for part in re.findall(r"\d+", metadata.version(dist))[:3])
+    except metadata.PackageNotFoundError:
+        return ()
+
+
+# The release of HOST beside the tests: tox installs the one the test venvs get.
+HOST_RELEASE = installed_release(HOST)
+# The host under test loads its plugins at import on its own (gym 0.26, Gymnasium 0.26-0.29): gymplug replaces that.
+HOST_EAGER = HOST == "gym" or () < HOST_RELEASE < (1,)
 # Environment variables that would leak this process's setup into the subprocesses.
 _SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "GYMPLUG_AUTOLOAD", "GYMPLUG_DISABLE", "GYMPLUG_CANARY", "GYMPLUG_CACHE")
 # Subprocesses run here, so that `python -c` never imports from the repository (sys.path[0] is the cwd).

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import HOST, ROOT, Venv, run
+from helpers import HOST, HOST_RELEASE, ROOT, Venv, run
 
 GUIDE = ROOT / "docs" / "clients.md"
 # <!-- test: KIND [NAME=VALUE ...] -->: script (runs), fails (exits non-zero), or a client library
@@ -59,6 +59,9 @@ PLAIN = [b for b in blocks() if b[0] in ("script", "fails")]
 CLIENTS = [b for b in blocks() if b[0] in CLIENT_REQUIREMENTS]
 
 
+# make_vec is new in Gymnasium 0.28; before 1.0 its workers call the entry point the driver loaded, and
+# GYMPLUG_DISABLE in the workers (the guide's failing example) changes nothing
+@pytest.mark.skipif(HOST == "gymnasium" and HOST_RELEASE < (1,), reason="the guide is written for Gymnasium 1.x")
 @pytest.mark.parametrize("block", PLAIN, ids=[block_id(b) for b in PLAIN])
 def test_example_runs(venv, tmp_path, block):
     kind, extra_env, code = block

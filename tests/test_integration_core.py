@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from helpers import HOST, run
+from helpers import HOST, HOST_EAGER, HOST_RELEASE, run
 
 pytestmark = pytest.mark.integration
 
@@ -288,23 +290,25 @@ print(json.dumps(errors))
         assert modules.count(name) == 1, modules
 
 
-def test_gym_eager_loader_is_replaced(venv):
-    if HOST != "gym":
-        pytest.skip("gym 0.26 only")
-    # gym's own loader would import every gym.envs entry at `import gym`; broken-import would kill it.
-    out = venv.json(PRELUDE + f"print(json.dumps([host.envs.registration.load_env_plugins.__module__, {plugin_modules_snippet()}]))")
-    assert out == ["gymplug._patch", []]  # the host patch's replacement (gymplug/_patch.py)
+def test_host_eager_loader_is_replaced(venv):
+    if not HOST_EAGER:
+        pytest.skip("gym 0.26 and Gymnasium 0.26-0.29 only")
+    # the host's own loader would import every entry at `import host`; broken-import would kill it.
+    names = ("load_env_plugins", "load_plugin_envs")  # gym and Gymnasium 0.26-0.27, Gymnasium 0.28-0.29
+    loaders = f"[getattr(host.envs.registration, n).__module__ for n in {names} if hasattr(host.envs.registration, n)]"
+    out = venv.json(PRELUDE + f"print(json.dumps([{loaders}, {plugin_modules_snippet()}]))")
+    assert out == [["gymplug._patch"], []]  # the host patch's replacement (gymplug/_patch.py)
 
 
 def test_pprint_registry_lists_form_b_ids(venv):
-    if HOST != "gymnasium":
-        pytest.skip("gymnasium has pprint_registry")
+    if HOST != "gymnasium" or HOST_RELEASE < (0, 27):
+        pytest.skip("Gymnasium 0.27 and later have pprint_registry")
     out = venv.json(PRELUDE + "text = host.pprint_registry(disable_print=True)\nprint(json.dumps(['Pong-v5' in text, 'Alpha-v0' in text, 'foo-v0' in text]))")
     assert out == [True, True, True]
 
 
 def test_make_vec_spawned_workers(venv):
-    if HOST == "gymnasium":
+    if HOST == "gymnasium" and HOST_RELEASE >= (0, 28):  # make_vec is new in 0.28
         code = PRELUDE + (
             "if __name__ == '__main__':\n"
             "    v = host.make_vec('foo-v0', num_envs=2, vectorization_mode='async', vector_kwargs={'context': 'spawn'})\n"
@@ -320,8 +324,8 @@ def test_make_vec_spawned_workers(venv):
 
 
 def test_spawned_pool_with_autoload_off_and_explicit_import_in_parent(venv, tmp_path):
-    if HOST == "gym":
-        pytest.skip("with the hook off, gym's own eager loader runs in the workers; see test_autoload_off_*")
+    if HOST_EAGER:
+        pytest.skip("with the hook off, the host's own eager loader runs in the workers; see test_autoload_off_*")
     script = tmp_path / "pool.py"
     script.write_text(
         "import json, multiprocessing as mp\n"
@@ -344,9 +348,10 @@ def test_autoload_off_then_explicit_import(venv, canary):
     env = {**canary.env, "GYMPLUG_AUTOLOAD": "0"}
     proc = venv.run_python(PRELUDE + "host.make('foo-v0')", env=env, check=False)
     assert proc.returncode == 1
-    if HOST == "gym":
-        # gym's own loader runs every gym.envs entry at `import gym`: one broken plugin kills it.
-        assert "in load_env_plugins" in proc.stderr and "Traceback" in proc.stderr
+    if HOST_EAGER:
+        # the host's own loader runs every entry at `import host`: one broken plugin kills it.
+        assert re.search(r"in load_(env_plugins|plugin_envs)\b", proc.stderr), proc.stderr
+        assert "Traceback" in proc.stderr
     else:
         assert "NameNotFound" in proc.stderr
     out = venv.json("import json, gymplug\n" + f"import {HOST} as host\n" + "print(json.dumps(host.make('canary-v0').spec.id))", env=env)
@@ -354,8 +359,8 @@ def test_autoload_off_then_explicit_import(venv, canary):
 
 
 def test_late_activation_after_host_import(venv):
-    if HOST == "gym":
-        pytest.skip("gym 0.26 cannot be imported before gymplug here: its eager loader meets the broken fixtures")
+    if HOST_EAGER:
+        pytest.skip("this host cannot be imported before gymplug here: its eager loader meets the broken fixtures")
     out = venv.json(
         PRELUDE + "import gymplug\nprint(json.dumps([host.make('foo-v0').spec.id, host.make('Hooks/Alpha-v0').spec.max_episode_steps]))",
         env={"GYMPLUG_AUTOLOAD": "0"},

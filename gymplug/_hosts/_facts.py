@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import re
+import sys
+from types import ModuleType
 from typing import NamedTuple, Optional
 
 from .. import _locks
@@ -13,23 +16,42 @@ _errors_lock = _locks.Lock()
 _errors: dict[str, dict[type, type]] = {}
 
 
+def _release(version: str) -> tuple[int, ...]:
+    """The leading numbers of a version: ``"0.26.3"`` -> ``(0, 26, 3)``, ``"1.0.0a1"`` -> ``(1, 0, 0)``.
+
+    Versions come from installed metadata: a number too long to be one is no release, ``()``.
+    """
+    match = re.match(r"\d{1,9}(?:\.\d{1,9})*(?!\d)", version.strip())
+    return tuple(int(part) for part in match.group().split(".")) if match else ()
+
+
+def _first_in(module: ModuleType, names: tuple[str, ...]) -> Optional[str]:
+    return next((name for name in names if hasattr(module, name)), None)
+
+
 class HostFacts(NamedTuple):
-    """One host's names and quirks. Adding a host is one module that defines ``FACTS``."""
+    """One host's names and quirks. Adding a host is one module that defines ``FACTS``.
+
+    A name that differs between the host's releases is a tuple of every name it has had, newest
+    first; the ``*_in(registration)`` methods pick the one the installed release has, by ``hasattr``
+    on its registration module (exact, and nothing more is imported).
+    """
 
     #: the import name of the host's top package, and how gymplug names the host
     name: str
     #: the entry-point group its plugins declare environments in
     group: str
-    #: the registration function of the registration module that imports a "module:attr" string
-    load_name: str
+    #: the registration module's function that imports a "module:attr" string, under each of its names
+    load_names: tuple[str, ...]
     #: the requirements a plugin for this host lists (the scaffold and the tests use them)
     requirements: tuple[str, ...]
-    #: the eager entry-point loader this host runs at import, which gymplug replaces
-    eager_loader: Optional[str] = "load_env_plugins"
-    #: True when the host's own loader has already imported every plugin if it came before gymplug
-    eager_at_import: bool = False
+    #: the eager entry-point loader the host runs at import (which gymplug replaces), under each of its
+    #: names; a release that has none of them loads no plugins at import
+    eager_loaders: tuple[str, ...] = ()
     #: the first numpy major version the host does not work with, if any
     numpy_below: Optional[int] = None
+    #: the first release of the host that works with numpy ``numpy_below`` (None: no release does)
+    numpy_fixed_in: Optional[str] = None
     #: the module of gymplug's errors flavoured with this host's error base
     flavour: str = ""
 
@@ -41,19 +63,43 @@ class HostFacts(NamedTuple):
     def envs_module(self) -> str:
         return f"{self.name}.envs"
 
+    def load_name_in(self, registration: ModuleType) -> str:
+        """The name of the function that imports a "module:attr" string in ``registration``'s release."""
+        name = _first_in(registration, self.load_names)
+        if name is None:
+            raise AttributeError(f"{registration.__name__} has none of {', '.join(self.load_names)}")
+        return name
+
+    def eager_loader_in(self, registration: ModuleType) -> Optional[str]:
+        """The name of the eager loader that ``registration``'s release runs at import, or None."""
+        return _first_in(registration, self.eager_loaders)
+
+    @property
+    def eager_loader(self) -> Optional[str]:
+        """:meth:`eager_loader_in` the imported registration module (the learning child turns it off).
+
+        Before the host is imported the release is unknown: the newest name, or None if there is none.
+        """
+        module = sys.modules.get(self.registration_module)
+        if module is not None:
+            return self.eager_loader_in(module)
+        return self.eager_loaders[0] if self.eager_loaders else None
+
     def numpy_problem(self, numpy_version: Optional[str], host_version: Optional[str] = None) -> Optional[str]:
-        """Why this host cannot work with ``numpy_version``, or None."""
+        """Why this host (release ``host_version``) cannot work with ``numpy_version``, or None."""
         if self.numpy_below is None or not numpy_version:
             return None
-        try:
-            major = int(numpy_version.split(".")[0])
-        except ValueError:
+        major = _release(numpy_version)[:1]
+        if not major or major[0] < self.numpy_below:
             return None
-        if major < self.numpy_below:
+        fixed = _release(self.numpy_fixed_in) if self.numpy_fixed_in else None
+        release = _release(host_version) if host_version else ()
+        if fixed is not None and (not release or release >= fixed):
             return None
         host = f"{self.name} {host_version or ''}".rstrip()
         fix = f"pip install 'numpy<{self.numpy_below}'"
-        return f"{host} does not work with numpy {numpy_version}: {fix} (or move to gymnasium)"
+        newer = f"{self.name}>={self.numpy_fixed_in}" if self.numpy_fixed_in else "gymnasium"
+        return f"{host} does not work with numpy {numpy_version}: {fix} (or move to {newer})"
 
     def errors(self) -> dict[type, type]:
         """gymplug's plugin errors, each also a subclass of the host's ``error.Error``.

@@ -5,10 +5,10 @@ from ._facts import HostFacts
 FACTS = HostFacts(
     name="gym",
     group="gym.envs",
-    load_name="load",
+    load_names=("load",),
     requirements=("gym==0.26.2", "numpy<2"),
-    eager_at_import=True,
-    numpy_below=2,
+    eager_loaders=("load_env_plugins",),  # gym 0.21-0.26
+    numpy_below=2,  # np.bool8, in the env checker that make() runs
     flavour=__name__,
 )
 
