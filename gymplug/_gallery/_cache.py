@@ -66,6 +66,7 @@ def _looks_like(path: Path, fmt: str) -> bool:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + _PARTIAL)
     partial.write_bytes(data)
     os.replace(partial, path)

@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -67,6 +68,27 @@ def _text(value: Any) -> Optional[str]:
     return None if value is None else _one_line(safe_str(value))
 
 
+def summary(doc: str) -> Optional[str]:
+    r"""The first sentence of a docstring's first paragraph of prose (Markdown and reST headings skipped).
+
+    >>> summary("## Description\n\nA pole is attached, e.g. to a cart. It falls.\n\n## Actions")
+    'A pole is attached, e.g. to a cart.'
+    >>> summary("Title\n=====\n\nThe grid is 8 x 8.")
+    'The grid is 8 x 8.'
+    """
+    for paragraph in re.split(r"\n\s*\n", doc):
+        lines = [line.strip() for line in paragraph.strip().splitlines()]
+        rules = {i for i, line in enumerate(lines) if line and not set(line) - set("=-~^*#:`+")}
+        headings = rules | {i - 1 for i in rules}  # a reST heading is the line above its underline
+        prose = [line for i, line in enumerate(lines)
+                 if line and i not in headings and not line.startswith(("#", "..", ">>>", "|"))]
+        if prose:
+            text = " ".join(" ".join(prose).split())
+            sentence = re.match(r"(.+?[.!?])(?=\s+[A-Z]|$)", text)
+            return _one_line(sentence.group(1) if sentence else text)
+    return None
+
+
 def _spec_facts(host: Any, env_id: str) -> dict[str, Any]:
     try:
         spec = host.spec(env_id)
@@ -87,7 +109,7 @@ def _env_facts(env: Any) -> dict[str, Any]:
     metadata = getattr(unwrapped, "metadata", None)
     modes = metadata.get("render_modes", []) if isinstance(metadata, dict) else []
     return {
-        "description": _one_line(doc.strip().split("\n\n")[0]) if doc.strip() else None,
+        "description": summary(doc),
         "env_class": _text(f"{cls.__module__}.{cls.__qualname__}"),
         "observation_space": _text(getattr(env, "observation_space", None)),
         "action_space": _text(getattr(env, "action_space", None)),
