@@ -15,6 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
+from .._entries import printable
+from .._gallery._cards import Card, Outcome
 from .._version import __version__
 from ._args import positive_int
 from ._catalog import EnvRow, Status, catalog
@@ -70,8 +72,6 @@ class _Progress:
         self.done += 1
         if not self.enabled:
             return
-        from .._entries import printable
-
         width = shutil.get_terminal_size((80, 20)).columns
         filled = 24 * self.done // self.total
         line = f"[{'#' * filled}{' ' * (24 - filled)}] {self.done}/{self.total} {printable(label)}"
@@ -117,9 +117,7 @@ def _rows(args: argparse.Namespace) -> tuple[list[str], list[EnvRow], str]:
     return hosts, rows, "no environments found" + ("" if args.all else " (--all adds the hosts' own)")
 
 
-def _card(row: EnvRow) -> Any:
-    from .._gallery._cards import Card, Outcome
-
+def _card(row: EnvRow) -> Card:
     card = Card(row.id, row.host, row.status.value, row.distribution or row.host,
                 row.version or dist_version(row.host), row.entry_point or row.entry)
     if row.status in _RENDERED:
