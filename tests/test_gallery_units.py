@@ -201,6 +201,7 @@ def test_summaries_of_docstrings():
     assert summary("## Description\n\nThis env is a grid, e.g. 8 x 8. Agents move.\n") == "This env is a grid, e.g. 8 x 8."
     assert summary("Title\n=====\n\nOne line only") == "One line only"
     assert summary("") is None and summary("## Only a heading") is None
+    assert summary("After [Barto](https://x.org/p.html), `Sutton <https://y>`_. More.") == "After Barto, Sutton."
 
 
 def test_exit_reasons():

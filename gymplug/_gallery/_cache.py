@@ -96,9 +96,9 @@ class PreviewCache:
         if not isinstance(saved, dict) or saved.get("key") != key:
             return None
         cached = from_json(card, saved.get("card"))
-        if cached is None or cached.outcome not in (Outcome.OK, Outcome.NO_RGB, Outcome.FAILED):
+        if cached is None or cached.outcome not in (Outcome.OK, Outcome.NO_RGB, Outcome.FAILED, Outcome.NEEDS):
             return None
-        if cached.outcome == Outcome.FAILED and saved.get("installed") != self.installed:
+        if cached.outcome in (Outcome.FAILED, Outcome.NEEDS) and saved.get("installed") != self.installed:
             return None
         if cached.outcome != Outcome.OK:
             return replace(cached, cached=True, preview=None, reason=cached.reason or "no preview")

@@ -25,6 +25,7 @@ class Outcome:
     OK = "ok"
     NO_RGB = "no-rgb"  # the env does not render rgb_array: a fact of its class, kept in the cache
     FAILED = "failed"  # make, reset, step or render raised, or no image: kept while nothing is (un)installed
+    NEEDS = "needs"  # DependencyNotInstalled, ImportError: a module that is not installed; no defect; kept likewise
     TIMEOUT = "timeout"
     CRASHED = "crashed"  # the worker process died
     UNAVAILABLE = "unavailable"  # broken, conflict, disabled, shadowed, pending: never made
@@ -99,7 +100,7 @@ def _facts(raw: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(modes, list):
         out["render_modes"] = tuple(clip(m, 40) or "" for m in modes[:_MAX_MODES] if isinstance(m, str))
     outcome = raw.get("outcome")
-    if outcome in (Outcome.OK, Outcome.NO_RGB, Outcome.FAILED):
+    if outcome in (Outcome.OK, Outcome.NO_RGB, Outcome.FAILED, Outcome.NEEDS):
         out["outcome"] = outcome
     return out
 
@@ -113,7 +114,7 @@ def from_json(base: Card, raw: Any) -> Optional[Card]:
 
 def cacheable(card: Card) -> bool:
     """Kept between runs: a preview, "no rgb_array", or an error the env raised. Timeouts and crashes are not."""
-    return card.outcome in (Outcome.OK, Outcome.NO_RGB, Outcome.FAILED)
+    return card.outcome in (Outcome.OK, Outcome.NO_RGB, Outcome.FAILED, Outcome.NEEDS)
 
 
 def cache_key(card: Card, steps: int, seed: int) -> str:

@@ -62,6 +62,13 @@ def _error(step: str, exc: BaseException) -> str:
     return _one_line(f"{step} failed: {one_line(exc)}")
 
 
+def _failure(step: str, exc: BaseException) -> dict[str, Any]:
+    """The answer for an exception of plugin code: a missing optional module (the hosts' DependencyNotInstalled,
+    an ImportError) is no defect. A plugin that fails to import is not this: gymplug raises PluginLoadError."""
+    needs = isinstance(exc, ImportError) or any(c.__name__ == "DependencyNotInstalled" for c in type(exc).__mro__)
+    return {"outcome": "needs" if needs else "failed", "reason": _error(step, exc)}
+
+
 def _text(value: Any) -> Optional[str]:
     from gymplug._errors import safe_str
 
@@ -75,6 +82,8 @@ def summary(doc: str) -> Optional[str]:
     'A pole is attached, e.g. to a cart.'
     >>> summary("Title\n=====\n\nThe grid is 8 x 8.")
     'The grid is 8 x 8.'
+    >>> summary("Based on [Sutton's work](https://example.org/a.html) and `a book <https://b>`_.")
+    "Based on Sutton's work and a book."
     """
     for paragraph in re.split(r"\n\s*\n", doc):
         lines = [line.strip() for line in paragraph.strip().splitlines()]
@@ -84,6 +93,8 @@ def summary(doc: str) -> Optional[str]:
                  if line and i not in headings and not line.startswith(("#", "..", ">>>", "|"))]
         if prose:
             text = " ".join(" ".join(prose).split())
+            text = re.sub(r"\[([^\]]*)\]\([^)\s]*\)", r"\1", text)  # Markdown links: their text
+            text = re.sub(r"`([^`<]*?)\s*<[^>`]*>`_+", r"\1", text)  # reST links likewise
             sentence = re.match(r"(.+?[.!?])(?=\s+[A-Z]|$)", text)
             return _one_line(sentence.group(1) if sentence else text)
     return None
@@ -126,14 +137,14 @@ def _make(host: Any, env_id: str) -> tuple[Optional[Any], dict[str, Any]]:
     try:  # without rgb_array: is that why?
         probe = host.make(env_id)
     except Exception:  # noqa: BLE001
-        return None, {"outcome": "failed", "reason": _error("make", failure)}
+        return None, _failure("make", failure)
     try:
         facts = _env_facts(probe)
     finally:
         with contextlib.suppress(Exception):
             probe.close()
     if "rgb_array" in facts["render_modes"]:
-        return None, {**facts, "outcome": "failed", "reason": _error("make", failure)}
+        return None, {**facts, **_failure("make", failure)}
     return None, {**facts, **_no_rgb(facts["render_modes"])}
 
 
@@ -142,7 +153,7 @@ def _no_rgb(modes: list) -> dict[str, Any]:
     return {"outcome": "no-rgb", "reason": _one_line(f"no rgb_array render mode (render modes: {shown})")}
 
 
-def _frames(env: Any, steps: int, seed: int, to_image: Callable[[Any], Any]) -> tuple[list, Optional[str]]:
+def _frames(env: Any, steps: int, seed: int, to_image: Callable[[Any], Any]) -> tuple[list, Optional[dict]]:
     """Images of a random rollout: the reset frame, then one per step; a new episode after each one ends."""
     stage = "reset"
     images: list = []
@@ -161,8 +172,8 @@ def _frames(env: Any, steps: int, seed: int, to_image: Callable[[Any], Any]) -> 
             images.append(to_image(env.render()))
     except Exception as exc:  # noqa: BLE001 - plugin code
         if type(exc).__name__ == "NotAnImage":
-            return images, _one_line(str(exc))
-        return images, _error(stage, exc)
+            return images, {"outcome": "failed", "reason": _one_line(str(exc))}
+        return images, _failure(stage, exc)
     return images, None
 
 
@@ -179,9 +190,9 @@ def preview(task: dict[str, Any], steps: int, seed: int) -> dict[str, Any]:
         answer.update(_env_facts(env))
         if "rgb_array" not in answer["render_modes"]:
             return {**answer, **_no_rgb(answer["render_modes"])}
-        images, error = _frames(env, steps, seed, frames.to_image)
-        if error is not None:
-            return {**answer, "outcome": "failed", "reason": error}
+        images, broke = _frames(env, steps, seed, frames.to_image)
+        if broke is not None:
+            return {**answer, **broke}
         metadata = getattr(env.unwrapped, "metadata", None)
         fps = metadata.get("render_fps") if isinstance(metadata, dict) else None
         encoded = frames.encode(images, fps if isinstance(fps, (int, float)) else None)
