@@ -329,3 +329,12 @@ def test_a_gallery_of_the_hosts_own_envs(gallery_venv, tmp_path):
     assert (card["outcome"], card["problem"], card["preview"]) == ("needs", False, None)
     assert "DependencyNotInstalled" in card["reason"] and "pygame" in card["reason"]
     assert proc.returncode == 0 and os.path.isfile(tmp_path / "site" / "index.html")
+
+
+def test_workers_start_whatever_the_interpreter_prints_first(gallery_venv, tmp_path):
+    # a sitecustomize (or a .pth file) that prints at start-up, before a worker takes its descriptors
+    (tmp_path / "startup").mkdir()
+    (tmp_path / "startup" / "sitecustomize.py").write_text("import sys\nsys.stdout.write('hello, no newline')\n")
+    proc = gallery(gallery_venv, "--out", tmp_path / "site", "foo-v0", "--steps", "2",
+                   env={"PYTHONPATH": str(tmp_path / "startup")})
+    assert proc.returncode == 0 and "1 preview (1 rendered, 0 kept)" in proc.stdout, proc.stderr

@@ -217,13 +217,16 @@ class Pool:
         if worker not in self._workers:  # from a worker already killed
             return
         message = _parse(line) if line is not None else None
-        if message is None:
-            yield from ([self._died(worker)] if line is None else self._garbled(worker))
-        elif not worker.ready:
-            if message.get("ready") is not True:
-                self._drop(worker)
-                raise WorkerError(str(message.get("reason") or "a gallery worker failed to start")[:300])
-            worker.ready = True
+        if line is None:
+            yield self._died(worker)
+        elif not worker.ready:  # before its greeting, a line may be anyone's: a .pth file that prints, ...
+            if message is not None and "ready" in message:
+                if message["ready"] is not True:
+                    self._drop(worker)
+                    raise WorkerError(str(message.get("reason") or "a gallery worker failed to start")[:300])
+                worker.ready = True
+        elif message is None:
+            yield from self._garbled(worker)
         elif worker.task is not None:
             yield self._answer(worker, message)
 

@@ -215,9 +215,10 @@ def main() -> None:
     warnings.simplefilter("ignore")  # hosts warn about every env that bends a rule: the card is the report
 
     def send(message: dict[str, Any]) -> None:
-        answers.write(json.dumps(message, default=str).encode("utf-8", "surrogatepass") + b"\n")
+        answers.write(json.dumps(message, default=str).encode("utf-8", "replace") + b"\n")
         answers.flush()
 
+    answers.write(b"\n")  # a line of its own, whatever the interpreter's start-up printed before
     try:
         import gymplug  # noqa: F401 - activates gymplug before any host is imported
         from gymplug._gallery import _frames  # noqa: F401 - Pillow: a missing one is said once, here
