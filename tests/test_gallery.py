@@ -338,3 +338,36 @@ def test_workers_start_whatever_the_interpreter_prints_first(gallery_venv, tmp_p
     proc = gallery(gallery_venv, "--out", tmp_path / "site", "foo-v0", "--steps", "2",
                    env={"PYTHONPATH": str(tmp_path / "startup")})
     assert proc.returncode == 0 and "1 preview (1 rendered, 0 kept)" in proc.stdout, proc.stderr
+
+
+def test_a_progress_bar_on_a_terminal_only(gallery_venv, tmp_path):
+    import pty
+
+    def stderr_on_a_terminal(*args):
+        leader, follower = pty.openpty()
+        try:
+            proc = subprocess.run([str(gallery_venv.path / "bin" / "gymplug"), "gallery", "foo-v0", "--steps", "2",
+                                   "--out", str(tmp_path / "site"), *args], stdout=subprocess.PIPE, stderr=follower,
+                                  env=clean_env(), cwd=NEUTRAL_CWD, timeout=120)
+            os.close(follower)
+            follower = -1
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the terminal is closed: all read
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return proc, b"".join(chunks).decode(errors="replace")
+        finally:
+            os.close(leader)
+            if follower != -1:
+                os.close(follower)
+
+    proc, terminal = stderr_on_a_terminal()
+    assert proc.returncode == 0 and "] 1/1 foo-v0" in terminal
+    for quiet in (["--json"], ["-q"]):
+        proc, terminal = stderr_on_a_terminal(*quiet)
+        assert proc.returncode == 0 and "1/1" not in terminal, quiet

@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .._entries import printable
 from .._gallery._cards import Card, Outcome
@@ -33,6 +33,9 @@ from ._output import (
     say,
     stdout_to_stderr,
 )
+
+if TYPE_CHECKING:
+    from .._gallery._build import Gallery
 
 __all__ = ["add_parser"]
 
@@ -158,7 +161,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     return EXIT_PROBLEM if any(c.problem for c in gallery.done) else EXIT_OK
 
 
-def _report(args: argparse.Namespace, gallery: Any, index: Path, seconds: float) -> None:
+def _report(args: argparse.Namespace, gallery: "Gallery", index: Path, seconds: float) -> None:
     done = gallery.done
     if args.json:
         emit_json({"format": JSON_FORMAT, "index": str(index), **gallery.data(__version__)})
