@@ -42,7 +42,7 @@ def to_image(frame: Any) -> Image.Image:
         if not np.issubdtype(frame.dtype, np.number):
             raise NotAnImage(f"render() returned an array of {frame.dtype}, not numbers")
         frame = np.clip(frame, 0, 255).astype(np.uint8)
-    image = Image.fromarray(np.ascontiguousarray(frame[:, :, :3]), "RGB")
+    image = Image.fromarray(np.ascontiguousarray(frame[:, :, :3]))  # uint8 (h, w, 3): RGB
     factor = max(image.size) // MAX_SIDE
     if factor >= 2:  # an integer reduction first: a tenth of the time of a filter on the full frame
         image = image.reduce(factor)
