@@ -283,7 +283,10 @@ def test_filters_and_what_is_said_when_nothing_matches(gallery_venv, tmp_path):
     assert proc.returncode == 1 and "no distribution named 'gp-fixture-nonesuch'" in proc.stderr
     proc = gallery(gallery_venv, "--out", tmp_path / "b", "--plugin", "gp-fixture-base")
     assert proc.returncode == 0 and "declares no environments" in proc.stderr and not (tmp_path / "b").exists()
-    proc = gallery(gallery_venv, "--out", tmp_path / "c", "--plugin", "GYMPLUG_foo", "--steps", "2")
+    other = "gym" if HOST == "gymnasium" else "gymnasium"
+    proc = gallery(gallery_venv, "--out", tmp_path / "b", "--host", other)
+    assert proc.returncode == 1 and f"{other} is not installed here" in proc.stderr
+    proc = gallery(gallery_venv, "--out", tmp_path / "c", "--plugin", "GYMPLUG_foo", "--steps", "2", "--host", HOST)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"{tmp_path / 'c' / 'index.html'}: 1 environment from 1 distribution; 1 preview")
     assert "(1 rendered, 0 kept)" in proc.stdout
