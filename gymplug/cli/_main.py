@@ -13,7 +13,7 @@ from .._entries import printable
 from .._errors import GymplugError, safe_str
 from .._settings import VARIABLES
 from .._version import __version__
-from . import _check, _doctor, _index, _list, _new, _run
+from . import _check, _doctor, _gallery, _index, _list, _new, _run
 from ._hosts import HOSTS, quiet_host_notices
 from ._output import EXIT_OK, EXIT_PROBLEM
 
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     _check.add_parser(sub, [common, host_option])
     _run.add_parser(sub, [common, host_option])
     _index.add_parser(sub, [common, host_option])
+    _gallery.add_parser(sub, [common, host_option])
     _doctor.add_parser(sub, [common])
     _new.add_parser(sub, [common])
     return parser
