@@ -112,7 +112,7 @@ def _rows(args: argparse.Namespace) -> tuple[list[str], list[EnvRow], str]:
         with stdout_to_stderr():
             manager.load_all()
             # Packages that register on import: learned once per version, in a child, as a lookup would.
-            manager.imports.learn(stream=io.StringIO() if args.quiet else sys.stderr)
+            manager.learning.learn(stream=io.StringIO() if args.quiet else sys.stderr)
         everything.extend(catalog(manager, builtins=args.all))
     rows = [r for r in everything if matches(r, args.pattern, args.plugin)]
     if args.plugin and not any(matches(r, None, args.plugin) for r in everything):
