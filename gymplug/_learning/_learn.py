@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from typing import Iterable, Optional, TextIO
 
 from .._log import get_logger
 from .._settings import Settings, current
-from ._children import DEFAULT_TIMEOUT, Learned, learn_many
+from ._children import DEFAULT_TIMEOUT, Job, Learned, learn_many
 from ._sources import Source
 from ._store import Lock, LearnedStore, _found, store_file
 
@@ -46,7 +48,8 @@ def learn_missing(
             if missing:
                 logger.warning("gymplug: another process is still learning; %d packages not learned", len(missing))
             return found
-        for item in learn_many(host, missing, timeout, path=path, stream=stream):
+        jobs = [Job(source) for source in missing]
+        for item in learn_many(host, jobs, deadline=time.monotonic() + wait, timeout=timeout, path=path, stream=stream):
             if not item.transient:  # a timeout or a crash is tried again next time, never kept
                 store.put(host, item)
             found[item.dist] = item
