@@ -38,7 +38,7 @@ class Child:
         self.index, self.proc, self.started, self.ends, self.cut, self.limit = index, proc, started, ends, cut, limit
         self.out, self.err = bytearray(), bytearray()
         self.status: Optional[dict] = None
-        self.overflow = self.gone = False
+        self.overflow = self.gone = self.reported = False
         self.roles = {proc.stdout.fileno(): "out", proc.stderr.fileno(): "err"}  # type: ignore[union-attr]
         for fd in self.roles:
             os.set_blocking(fd, False)
@@ -49,15 +49,15 @@ class Child:
 
     @property
     def done(self) -> bool:
-        return self.status is not None or self.overflow or self.gone
+        return self.status is not None or self.reported or self.overflow or self.gone
 
     def read(self, fd: int) -> None:
-        """Take what ``fd`` holds now; the report is done at the watcher's status line (linear in its size)."""
+        """Take what ``fd`` holds now (linear in all it says): done at the report's end or the watcher's status."""
         role = self.roles[fd]
         if role == "pid":
             self.gone = True
             fd, role = self.proc.stdout.fileno(), "out"  # type: ignore[union-attr]
-        while not (self.status is not None or self.overflow):
+        while not (self.status is not None or self.reported or self.overflow):
             try:
                 data = os.read(fd, 1 << 20)
             except BlockingIOError:
@@ -74,6 +74,9 @@ class Child:
                 continue
             seen = len(self.out)
             self.out += data
+            # The report, one line first on the pipe, is all that counts once complete (the watcher's line
+            # comes later: waiting for it would cost the time the importer takes to tear itself down).
+            self.reported = self.out[:1] == b"R" and data.find(b"\n") >= 0
             self.overflow = len(self.out) > self.limit + 4096
             mark = self.out.find(b"\nW", max(0, seen - 1))
             end = self.out.find(b"\n", mark + 2) if mark >= 0 else -1
@@ -162,7 +165,7 @@ def run_watched(work: "_Round", python: str, parallel: int, stop_when: Optional[
                     del owners[fd]
                 child.close(now + GRACE)
                 if child.done:
-                    status = child.status if child.status is not None else {"died": child.proc.returncode}
+                    status = child.status or ({"exit": 0} if child.reported else {"died": child.proc.returncode})
                     item = work.finish(child.index, child.started, bytes(child.out), status, bytes(child.err),
                                        child.overflow)
                 else:
