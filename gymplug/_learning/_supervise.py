@@ -83,7 +83,7 @@ class Child:
             if end >= 0:
                 try:
                     status = json.loads(bytes(self.out[mark + 2 : end]))
-                except ValueError:
+                except (ValueError, RecursionError):
                     status = None
                 self.status = status if isinstance(status, dict) else {}
 
@@ -123,7 +123,12 @@ if hasattr(os, "register_at_fork"):
 
 def run_watched(work: "_Round", python: str, parallel: int, stop_when: Optional[Callable[[Learned], bool]]) -> None:
     running: list[Child] = []
-    life_r, life_w = os.pipe()
+    try:
+        life_r, life_w = os.pipe()
+    except OSError as exc:  # out of file descriptors: nothing can start
+        for index in range(len(work.jobs)):
+            work.result(index, time.monotonic(), f"could not start a child process: {exc}", transient=True)
+        return
     lifeline = open(life_w, "wb", buffering=0)  # closed even if a second Ctrl-C cuts the finally short
     _lifelines.add(life_w)
     poller, owners = select.poll(), {}
