@@ -439,7 +439,12 @@ def fork(*_):  # a copy of this process that outlives it, as a worker forked whi
         f.write(str(pid))
 
 signal.signal(signal.SIGUSR1, fork)
-from gymplug._learning import _children
+from gymplug._learning import _children, _supervise
+if sys.argv[5] == "1":  # the fork keeps the lifeline: only the parent-death signal can tell
+    class Forgetful(set):
+        def add(self, item):
+            pass
+    _supervise._lifelines = Forgetful()
 from gymplug._learning._sources import Source
 tmp, modules, timeout = sys.argv[1], sys.argv[2].split(","), float(sys.argv[3])
 _children._DEATH_SIGNAL = sys.argv[4] == "1"
@@ -450,8 +455,10 @@ print(json.dumps([[list(i.ids), i.error, i.transient, i.seconds] for i in items]
 """.format(host=HOST)
 
 
-def driver(tmp: Path, modules: list[str], timeout: float = 30, death_signal: bool = True) -> subprocess.Popen:
-    args = [sys.executable, "-c", DRIVER, str(tmp), ",".join(modules), str(timeout), "1" if death_signal else "0"]
+def driver(tmp: Path, modules: list[str], timeout: float = 30, death_signal: bool = True,
+           leak: bool = False) -> subprocess.Popen:
+    flags = ["1" if death_signal else "0", "1" if leak else "0"]
+    args = [sys.executable, "-c", DRIVER, str(tmp), ",".join(modules), str(timeout), *flags]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=NEUTRAL_CWD,
                             env=clean_env())
 
@@ -476,11 +483,12 @@ def test_a_child_that_signals_its_parent_neither_interrupts_nor_kills_the_caller
 
 @posix
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL", "two Ctrl-Cs", "SIGKILL without a parent-death signal",
-                                 "SIGKILL after a fork, without a parent-death signal"])
+                                 "SIGKILL after a fork, without a parent-death signal",
+                                 "SIGKILL after a fork that keeps the lifeline"])
 def test_nothing_outlives_a_caller_that_dies(tmp_path: Path, how: str) -> None:
     source(tmp_path, "gp_orphan", SLEEPER.format(tmp=str(tmp_path)) + "time.sleep(300)\n")
     source(tmp_path, "gp_stuck", SLEEPER.format(tmp=str(tmp_path)) + "import re\nre.match(r'(a+)+$', 'a' * 60 + 'b')\n")
-    proc = driver(tmp_path, ["gp_orphan", "gp_stuck"], death_signal="without" not in how)
+    proc = driver(tmp_path, ["gp_orphan", "gp_stuck"], death_signal="without" not in how, leak="keeps" in how)
     try:
         left = [pid for module in ("gp_orphan", "gp_stuck") for pid in pids(tmp_path, module).values()]
         if "fork" in how:  # the lifeline's write end must not live on in the copy

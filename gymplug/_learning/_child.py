@@ -37,6 +37,7 @@ _REQUIRED = object()  # a field without a default (gym 0.26's entry_point)
 _MAX_DEPTH = 12  # of a spec field's value
 _MAX_SPEC = 1 << 16  # characters of one id's spec, about its JSON size
 _MAX_INT = 1 << 64  # larger ints do not survive every JSON reader (and str() of a huge int is refused)
+_ARM_AFTER = 0.5  # seconds before the watcher arms the parent-death signal (Linux)
 
 
 def _line(exc: BaseException) -> str:
@@ -291,22 +292,29 @@ def _watch(args: dict) -> None:
             if fd >= 0:
                 os.close(fd)
         _import_here(args)
-    if args["death_signal"]:
-        _parent_death_signal(signal.SIGHUP)
-    if os.getppid() != args["parent"]:  # the parent died before the signal was armed
+    if os.getppid() != args["parent"]:  # the parent died before the lifeline was watched
         die()
     poller = select.poll()
     poller.register(wake_r, select.POLLIN)
     if lifeline >= 0:
         poller.register(lifeline, select.POLLIN)
-    end = time.monotonic() + args["limit"]
+    now = time.monotonic()
+    end = now + args["limit"]
+    # Armed once the import has taken a while: most are over by then, and ctypes costs milliseconds. Until
+    # then the lifeline alone tells (a caller that leaks it into a fork it did not see is caught at arming).
+    arm = now + _ARM_AFTER if args["death_signal"] else math.inf
     status = None
     while status is None:
-        left = end - time.monotonic()
-        if left <= 0:
+        now = time.monotonic()
+        if now >= arm:
+            arm = math.inf
+            _parent_death_signal(signal.SIGHUP)
+            if os.getppid() != args["parent"]:  # the parent died before the signal was armed
+                die()
+        if now >= end:
             status = {"timeout": args["limit"]}
             break
-        events = poller.poll(int(left * 1000) + 1)
+        events = poller.poll(int((min(end, arm) - now) * 1000) + 1)
         signals = b""
         for fd, _ in events:
             if fd == lifeline:  # EOF: the parent is gone (it never writes)
