@@ -95,13 +95,17 @@ class Child:
             pass
 
     def close(self, reap_by: float) -> None:
+        """Reap the killed watcher (waiting at most until ``reap_by``) and close what was opened for it."""
+        for fd, role in self.roles.items():
+            if role == "pid":  # its exit, to the microsecond: Popen.wait polls in growing sleeps
+                waiter = select.poll()
+                waiter.register(fd, select.POLLIN)
+                waiter.poll(max(0, int((reap_by - time.monotonic()) * 1000)))
+                os.close(fd)
         try:
             self.proc.wait(max(0.0, reap_by - time.monotonic()))
         except subprocess.TimeoutExpired:  # unkillable (a D state): never hang; subprocess reaps it later
             pass
-        for fd, role in self.roles.items():
-            if role == "pid":
-                os.close(fd)
         for pipe in (self.proc.stdout, self.proc.stderr):
             if pipe is not None:
                 pipe.close()
