@@ -18,6 +18,7 @@ importer's JSON report, then ``W`` + the watcher's JSON status. Whatever the imp
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -282,6 +283,7 @@ def _watch(args: dict) -> None:
     for signum in caught:
         signal.signal(signum, lambda *_: None)
     lifeline = args["lifeline"]
+    gc.freeze()  # the importer's collections then leave these objects, and the pages they share, untouched
     pid = os.fork()
     if pid == 0:  # the importer
         signal.set_wakeup_fd(-1)
