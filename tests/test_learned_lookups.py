@@ -169,7 +169,7 @@ def test_two_packages_that_register_one_id_are_a_conflict_in_list_doctor_and_mak
 
 
 def test_a_package_that_failed_to_learn_is_named_when_a_lookup_fails(site: Site) -> None:
-    site.dist("gp-broken-learn", "gp_broken_learn", "raise ImportError('needs packaging')\n")
+    site.dist("gp-broken-learn", "gp_broken_learn", "raise ImportError('needs packaging')\n" + registers("Broken-v0"))
     learn(site)
     proc = site.run(REG + "r.make('Nothing-v0')")
     assert proc.returncode == 1
