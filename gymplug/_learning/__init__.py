@@ -7,6 +7,6 @@ distributions are sources, read from metadata only), ``_child`` (the child's pro
 """
 
 from ._lookups import Learning
-from ._store import PluginHints, invalidate
+from ._store import PluginHints, invalidate, unkept_reason
 
-__all__ = ["Learning", "PluginHints", "invalidate"]
+__all__ = ["Learning", "PluginHints", "invalidate", "unkept_reason"]

@@ -30,7 +30,7 @@ from .._errors import one_line
 from .._ledger import Finding
 from .._log import get_logger
 from .._settings import Settings, current
-from ._children import Learned
+from ._children import DEFAULT_TIMEOUT, Learned
 from ._learn import learn_missing
 from ._sources import Source, find_sources
 from ._store import known
@@ -117,15 +117,17 @@ class Learning:
         stream: Optional[TextIO] = None,
         first: Optional[str] = None,
         on_result: Optional[Callable[[Source, Learned], None]] = None,
+        whole: bool = False,
     ) -> dict[str, Learned]:
         """Learn the usable sources not learned yet (children; once between concurrent processes), within
         the budget of the miss in progress (or a budget of its own). ``first``: the id a lookup asked for.
 
         A source whose child timed out or was killed is not tried again in this process (it is, in the
-        next one: such a result is never stored); one that a round stopped before it ran is.
+        next one: such a result is never stored); one that a round stopped before it ran is. ``whole``
+        (``gymplug index``): every source, with time for each, not the budget of a lookup.
         """
         usable, _ = self.sources()
-        todo = [s for s in usable if s.key not in self._gave_up]
+        todo = [s for s in usable if whole or s.key not in self._gave_up]
 
         def seen(source: Source, item: Learned) -> None:
             if item.transient and not item.error.startswith(("not learned", "cut short")):  # type: ignore[union-attr]
@@ -134,6 +136,8 @@ class Learning:
                 on_result(source, item)
 
         with self.budget() as deadline:
+            if whole:  # time for every source: the children's limit each, two at a time at worst
+                deadline = max(deadline, time.monotonic() + DEFAULT_TIMEOUT * (len(todo) + 1) / 2)
             found = learn_missing(self.host, todo, self._settings(), deadline=deadline, stream=stream,
                                   first=first, on_result=seen)
         with self._lock:
