@@ -16,7 +16,7 @@ from helpers import HOST, ROOT, Venv, clean_env, copy_source, run
 MARKED = re.compile(r"<!-- test: run -->\s*```python\n(.*?)```", re.S)
 #: README first: its "Try it" builds the venv every other page's examples run in.
 PAGES = ["README.md", "docs/cli.md", "docs/configuration.md", "docs/troubleshooting.md", "docs/authoring.md",
-         "docs/learning.md"]
+         "docs/learning.md", "docs/gallery.md", "docs/hosts.md"]
 
 
 def marked_blocks() -> list[str]:
@@ -106,8 +106,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     setup, shown = quickstart(HOST)
     run(["bash", "-ec", "\n".join(setup)], cwd=clone, timeout=900)
     venv = clone / re.search(r"python3 -m venv (\S+)", setup[0]).group(1)
-    if HOST == "gymnasium":  # for `run --record` (docs/cli.md)
-        Venv(venv).pip("install", "imageio-ffmpeg>=0.4.9")
+    if HOST == "gymnasium":  # for `run --record` (docs/cli.md) and `gallery` (docs/gallery.md), as the pages say
+        run([venv / "bin" / "pip", "install", "--quiet", "imageio-ffmpeg>=0.4.9", f"{clone}[gallery]"], timeout=900)
     return Site(clone, venv)
 
 

@@ -92,9 +92,13 @@ try:
 except PluginLoadError as exc:
     print("refused:", exc)
 r.make("Shared/B-v0")
+import gymplug
+failed = [d.dist.name for d in gymplug.get_manager("{host}").failures]
+print("failures:", failed)
 print("still running")
-""")
+""".replace("{host}", HOST))
     assert "still running" in proc.stdout
+    assert "failures: ['aaa-exits']" in proc.stdout  # recorded, for doctor and the host's error
     assert "refused: cannot make 'Shared/A-v0': aaa-exits 1.0" in proc.stdout and "aaa_exits refuses" in proc.stdout
 
 
@@ -300,7 +304,7 @@ def test_one_make_waits_for_another_learner_once_within_its_budget_and_says_so(s
         took = time.monotonic() - started
     finally:
         holder.kill()
-        holder.wait(30)
+        holder.communicate(timeout=30)
     assert proc.returncode == 1 and "NameNotFound" in proc.stderr
     assert 25 < took < 60  # the lookup's budget (30 s) once, not once per lookup make() does
     assert proc.stderr.count("gymplug: waiting for another process that is learning") == 1
@@ -314,3 +318,38 @@ def test_when_nothing_can_be_kept_each_process_says_so_once(site: Site) -> None:
     assert proc.stderr.count("gymplug: what is learned cannot be kept (GYMPLUG_CACHE=0") == 1
     doctor = site.gymplug("doctor", GYMPLUG_CACHE="0")
     assert "cannot be kept" in doctor.stdout
+
+
+def test_a_directory_added_to_sys_path_after_a_lookup_is_searched_for_packages_and_plugins(site: Site) -> None:
+    later = Site(site.env, site.path.parent / "later")
+    later.dist("gp-path-import", "gp_path_import", registers("PathImport-v0"))
+    later.dist("gp-path-plugin", "gp_path_plugin", f"import {HOST}\ndef register_envs():\n"
+               f"    {HOST}.register(id='PathPlugin/P-v0', entry_point={CARTPOLE!r})\n", requires=(),
+               entry_points=f"[{HOST}.envs]\nPathPlugin = gp_path_plugin:register_envs\n")
+    proc = site.ok(REG + f"""
+import sys
+assert "Typo-v0" not in r.registry  # attached and missed, before the directory is on the path
+sys.path.append({str(later.path)!r})
+r.make("PathImport-v0")
+r.make("PathPlugin/P-v0")
+print("made both")
+""")
+    assert "made both" in proc.stdout
+
+
+def test_a_blocked_packages_learned_ids_are_listed_as_disabled(site: Site) -> None:
+    site.dist("gp-blocked-learn", "gp_blocked_learn", registers("BlockedLearn-v0"))
+    learn(site)
+    listed = site.gymplug("list", "--json", "--no-import", "--host", HOST, GYMPLUG_DISABLE="gp-blocked-learn")
+    rows = [(r["id"], r["status"]) for r in json.loads(listed.stdout)["envs"] if r["distribution"] == "gp-blocked-learn"]
+    assert rows == [("BlockedLearn-v0", "disabled")]
+
+
+def test_a_package_that_failed_for_want_of_a_requirement_is_learned_once_it_is_installed(site: Site) -> None:
+    source = "import gp_late_dep\n" + registers("Fixed-v0")
+    site.dist("gp-needs-dep", "gp_needs_dep", source, requires=(HOST, "gp-late-dep"))
+    failed = site.run(REG + "r.make('Fixed-v0')")
+    assert failed.returncode == 1 and "ModuleNotFoundError: No module named 'gp_late_dep'" in failed.stderr
+    site.dist("gp-late-dep", "gp_late_dep", "")  # the cause fixed: what gp-needs-dep depends on changed
+    proc = site.ok(REG + "r.make('Fixed-v0'); print('made')")
+    assert "made" in proc.stdout
