@@ -159,7 +159,10 @@ class HostManager:
                 self._take_in_installs()
             self.loader.load_for(key)
             if not self.raw.has(key) and self.attached and key not in self.ledger.conflicts:
+                learned = self.learning.learned
                 self.learning.load_for(key)
+                if self.learning.learned != learned:  # what was just learned is in the registry from now on
+                    self._register_learned()
 
     def load_all(self) -> None:
         """Load every pending plugin (a complete listing was asked for)."""

@@ -105,8 +105,8 @@ def test_a_plain_make_learns_and_imports_only_the_provider(package: Package, tmp
 def test_the_spec_of_a_learned_id_is_read_without_importing_its_package(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     code = f"import gymnasium\nassert 'Typo-v0' not in gymnasium.registry\nspec = gymnasium.spec({TRADING.env_id!r})\n"
-    assert imported(code, cache) == []  # learned in a child; the spec is the placeholder
-    assert imported(code + "print(spec.entry_point)", cache) == []
+    assert imported(code, cache) == []  # learned in a child, then a registry entry in this process too
+    assert imported(code + "print(spec.entry_point)", cache) == []  # and in the next one, from the store
     proc = python(code + "print(spec.entry_point)", cache)
     assert proc.stdout.splitlines()[0].startswith("gym_trading_env")
 
@@ -120,7 +120,11 @@ def test_index_reports_every_package(tmp_path: Path) -> None:
         assert package.env_id in source["ids"]
 
 
-@pytest.mark.parametrize("package", PACKAGES, ids=[p.dist for p in PACKAGES])
+# tetris-gymnasium's top-level module registers nothing: "tetris_gymnasium:..." fails without gymplug too.
+HOSTS_WAY_IN = [p for p in PACKAGES if p.dist != "tetris-gymnasium"]
+
+
+@pytest.mark.parametrize("package", HOSTS_WAY_IN, ids=[p.dist for p in HOSTS_WAY_IN])
 def test_the_module_id_form_works_without_learning(package: Package, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     off = python(make(package.env_id), cache, GYMPLUG_LEARN="0")
@@ -144,8 +148,8 @@ def test_what_index_learned_serves_a_python_of_another_name(tmp_path: Path) -> N
     other = here.with_name("python3" if here.name != "python3" else "python")
     cache = tmp_path / "cache"
     assert "minigrid" in {s["distribution"] for s in gymplug("index", cache=cache, python=other)["sources"]}
-    proc = run([here, "-c", make(PACKAGES[0].env_id)], env={"GYMPLUG_CACHE_DIR": str(cache), "GYMPLUG_LEARN": "0"}, timeout=TIMEOUT, check=False)
-    assert proc.returncode == 0, proc.stderr
+    proc = run([here, "-c", make(PACKAGES[0].env_id)], env={"GYMPLUG_CACHE_DIR": str(cache)}, timeout=TIMEOUT, check=False)
+    assert proc.returncode == 0 and "gymplug: learning" not in proc.stderr, proc.stderr  # read from the store
 
 
 def test_async_vector_workers_make_a_learned_id(tmp_path: Path) -> None:
@@ -190,5 +194,5 @@ print(json.dumps({"found": found, "imported": sorted({m.partition(".")[0] for m 
     assert {k: found.get(k) for k in REGISTERS_IN} == REGISTERS_IN
     for package in PACKAGES:  # they register when imported: the scan must not say that no child is needed
         via, modules = found[package.dist]
-        assert modules is None or package.module in modules, (package.dist, modules)
+        assert modules is None or package.module in {m.partition(".")[0] for m in modules}, (package.dist, modules)
     assert not set(data["imported"]) & (set(WATCHED) | {"tetris_gymnasium", "gym_trading_env", "gymnasium"})

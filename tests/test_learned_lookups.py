@@ -353,3 +353,12 @@ def test_a_package_that_failed_for_want_of_a_requirement_is_learned_once_it_is_i
     site.dist("gp-late-dep", "gp_late_dep", "")  # the cause fixed: what gp-needs-dep depends on changed
     proc = site.ok(REG + "r.make('Fixed-v0'); print('made')")
     assert "made" in proc.stdout
+
+
+def test_what_a_miss_learns_is_in_the_registry_of_that_process_at_once(site: Site) -> None:
+    site.dist("gp-reg-now", "gp_reg_now", registers("RegNow-v0", max_episode_steps=5))
+    proc = site.ok(REG + "import os\nassert 'Typo-v0' not in r.registry\n"
+                   "print(os.getpid(), 'RegNow-v0' in r.registry, r.spec('RegNow-v0').max_episode_steps)")
+    pid, present, steps = proc.stdout.split()
+    assert (present, steps) == ("True", "5")
+    assert site.imports(int(pid)) == {}  # learned in a child; this process imported nothing

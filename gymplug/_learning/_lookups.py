@@ -76,6 +76,8 @@ class Learning:
         self._local = threading.local()  # .deadline: the budget of the miss this thread is in
         #: sources whose child timed out or was killed in this process: not tried again here
         self._gave_up: set[str] = set()
+        #: how many results this process has learned (a change means new registry entries to make)
+        self.learned = 0
         #: distribution key -> the thread that was importing it when this process was forked from another
         self._orphaned: dict[str, int] = {}
         _instances.add(self)
@@ -141,6 +143,7 @@ class Learning:
             found = learn_missing(self.host, todo, self._settings(), deadline=deadline, stream=stream,
                                   first=first, on_result=seen)
         with self._lock:
+            self.learned += sum(1 for key, item in found.items() if self._learned.get(key) is not item)
             self._learned.update(found)
             self._all_learned = all(s.key in self._learned or s.key in self._gave_up for s in usable)
         return found
