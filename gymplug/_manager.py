@@ -115,8 +115,9 @@ class HostManager:
         discovery = self.discovery
         self.ledger.add_problems(problems)
         env_entries: list[Declaration] = []
+        blocking = bool(discovery.disabled)  # hot: 10,000s of declarations, and most processes block none
         for declaration in declarations:
-            if discovery.is_disabled(declaration.dist):
+            if blocking and discovery.is_disabled(declaration.dist):
                 self.ledger.disabled.append(declaration)
             elif declaration.form is Form.ENV:
                 env_entries.append(declaration)
