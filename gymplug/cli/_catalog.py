@@ -5,10 +5,10 @@ A view of the manager's ledger (:meth:`gymplug._ledger.Ledger.entries`) and of t
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, fields
 from typing import Any, Iterator, Optional
 
+from .._builtins import imported
 from .._entries import Declaration, Form, normalize_name
 from .._ledger import Status
 
@@ -81,8 +81,8 @@ def catalog(manager: Any, *, builtins: bool = False) -> Iterator[EnvRow]:
             status = Status.LEARNED if placeholders.get(env_id) is spec else Status.LOADED
         else:
             module = _entry_point_module(entry_point)
-            imported = declaration.form is not Form.ENV or (module is not None and module in sys.modules)
-            status = Status.LOADED if imported else Status.DECLARED
+            done = declaration.form is not Form.ENV or (module is not None and imported(manager, module))
+            status = Status.LOADED if done else Status.DECLARED
         rows.append(_row(host, env_id, status, declaration, entry_point=shown))
     hints = manager.loader.hints
     pending = []
@@ -103,12 +103,13 @@ def catalog(manager: Any, *, builtins: bool = False) -> Iterator[EnvRow]:
         else:
             rows.append(_row(host, entry.env_id, entry.status, entry.declaration, detail=entry.detail))
     conflicts = manager.ledger.conflicts
-    for env_id, declaration, entry_point in manager.learning.learned_ids():
+    learned = manager.learned_anything()  # else nothing is to be read of the import sources: no scan
+    for env_id, declaration, entry_point in manager.learning.learned_ids() if learned else ():
         if not dict.__contains__(registry, env_id) and env_id not in conflicts:  # learned, not registered here
             status = Status.DISABLED if declaration.dist.key in disabled else Status.LEARNED
             rows.append(_row(host, env_id, status, declaration, entry_point=entry_point,
                              detail="GYMPLUG_DISABLE" if status is Status.DISABLED else None))
-    for source, item in manager.learning.learned_sources():  # a failed one always; one of no ids with --all
+    for source, item in manager.learning.learned_sources() if learned else ():  # a failed one; with --all, no ids
         if item.error:
             rows.append(_row(host, "*", Status.BROKEN, manager.learning.declaration(source, item),
                              detail=f"learning failed: {item.error}"))

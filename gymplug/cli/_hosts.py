@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
-from importlib import metadata
 from typing import Any, NamedTuple, Optional
 
 from .. import _activation
@@ -61,6 +60,8 @@ def quiet_host_notices() -> None:
 
 
 def dist_version(dist: str) -> Optional[str]:
+    from importlib import metadata  # here: reading metadata costs a listing 30 ms to import
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:

@@ -10,7 +10,6 @@ import argparse
 import sys
 from typing import Any
 
-from .._learning import invalidate
 from ._hosts import attach, selected_hosts
 from .._errors import describe_exception
 from ._output import EXIT_OK, EXIT_PROBLEM, JSON_FORMAT, emit_json, plural, say, stdout_to_stderr, table
@@ -20,6 +19,8 @@ __all__ = ["add_parser"]
 
 def cmd_index(args: argparse.Namespace) -> int:
     if args.refresh:
+        from .._learning import invalidate
+
         invalidate()
     results: list[dict[str, Any]] = []
     for host in selected_hosts(args.host):
