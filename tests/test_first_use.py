@@ -73,7 +73,9 @@ def first_use(site: Path, cache: Path, call: str, before: str = "") -> dict:
         (["Ns/CartPole-v9"], True),  # another namespace: no warning
     ],
 )
-def test_a_built_in_made_first_warns_as_after_attaching(tmp_path: Path, ids: list[str], attaches: bool, cached: bool) -> None:
+def test_a_built_in_made_first_warns_as_after_attaching(
+    tmp_path: Path, ids: list[str], attaches: bool, cached: bool
+) -> None:
     site = plugin_site(tmp_path, ids)
     cache = tmp_path / "cache"
     if cached:

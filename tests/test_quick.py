@@ -138,7 +138,8 @@ def test_entries_at_attach_are_those_of_the_full_scan(
 
 def test_the_store_is_read_raw_for_keys_and_ids_and_anything_malformed_reads_as_nothing(settings: Settings) -> None:
     path = _store.store_file(settings)
-    assert path is not None and _quick.stored_keys(HOST, settings) == frozenset() == set(_quick.stored_ids(HOST, settings))
+    assert path is not None and _quick.stored_keys(HOST, settings) == frozenset()
+    assert _quick.stored_ids(HOST, settings) == []
     Path(path).parent.mkdir(mode=0o700, parents=True)
     entry = {"ids": ["A-v0", 3, "B-v1"], "version": "1"}
     data = {"format": _quick.FORMAT, "hosts": {HOST: {"a": {"/x": entry}, "p#ns": {"/y": {"ids": ["C-v0"]}}, "e": {}},
