@@ -38,7 +38,8 @@ def test_benchmark_suite_runs_at_a_tiny_size():
     assert len(learning) == 4 and all(len(cells) == 9 for cells in learning), learning
     for row in ("| whole process: import host; make('CartPole-v1'), hook on / off, median of paired runs (CPU)",
                 "| whole process: import host; make a plugin env (Form A): gymplug / by hand, median of paired runs",
-                "| first miss in a fresh setup: a typo (nothing learned yet) |", "| a typo, the host's own error (hook off) |",
+                "| first miss in a fresh setup: a typo (nothing learned yet) |",
+                "| a typo, the host's own error (hook off) |",
                 "| gymplug list --json --no-import, 5 learned packages"):
         assert row in proc.stdout, row
     targets = proc.stdout[proc.stdout.index("### Targets"):]
