@@ -183,11 +183,19 @@ def _plugins_mention(host: str, name: str, settings: Any) -> bool:
         names = [declaration.name for declaration in discover(host, settings=settings).declarations]
     if any(name in declared for declared in names):
         return True
-    if not settings.learn:
+    if not settings.learn or not _learned_store_near(settings):
         return False
     from ._learning import _quick
 
     return any(name in env_id for env_id in _quick.stored_ids(host, settings))
+
+
+def _learned_store_near(settings: Any) -> bool:
+    """Is there a learned store in the cache directory at all? (A listing, not a read: most have none.)"""
+    try:
+        return settings.cache and any(name.startswith("learned-") for name in os.listdir(settings.default_cache_dir()))
+    except (OSError, ValueError):
+        return False
 
 
 def get_manager(host: str) -> Optional["HostManager"]:
