@@ -34,10 +34,15 @@ def autoload_enabled():
     return enabled("GYMPLUG_AUTOLOAD")
 
 
+def learning_child():
+    """True in a process that learns what a package registers: gymplug must not activate there."""
+    return os.environ.get("GYMPLUG_LEARNING_CHILD") == "1"
+
+
 def install(force=False):
     """Put the finder first on sys.meta_path once; True if it is installed afterwards."""
     try:
-        if not force and not autoload_enabled():
+        if learning_child() or (not force and not autoload_enabled()):
             return False
         if not any(isinstance(finder, HostFinder) for finder in sys.meta_path):
             sys.meta_path.insert(0, HostFinder())

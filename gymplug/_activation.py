@@ -241,6 +241,8 @@ def detach(host: str) -> None:
 
 def activate() -> None:
     """Install the import hook; attach at once to a host that was imported before gymplug."""
+    if _gymplug_startup.learning_child():  # only the ids a package's own import registers may be learned
+        return
     _gymplug_startup.install(force=True)
     with _lock:
         for host, host_facts in HOSTS.items():

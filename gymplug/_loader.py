@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional
 from . import _locks
 from ._entries import Declaration, Form, provides, split_env_id
 from ._errors import GymplugError, one_line
-from ._locks import importing
+from ._locks import held_import, importing
 from ._log import get_logger
 from ._plugins import PluginRunner
 
@@ -82,6 +82,8 @@ class Loader:
         self.hints: Optional["PluginHints"] = None
         #: learned id -> the spec gymplug registered for it, until its package registers its own
         self.placeholders: dict[str, Any] = {}
+        #: Form B sources whose module another thread was importing when this process was forked from it
+        self._orphaned: set[Declaration] = set()
         self._lock = _locks.Lock()  # pending, in flight, active: dictionary work only
         _loaders.add(self)
 
@@ -323,6 +325,12 @@ class Loader:
         plugin = None
         with self.loading(declaration) as state:
             try:
+                if declaration in self._orphaned:
+                    raise RuntimeError(
+                        f"this process was forked while another thread was importing {declaration.module}; that "
+                        "import can never finish here: make the environment before forking, or use the spawn "
+                        "start method"
+                    )
                 obj = _resolve(declaration.module, declaration.attr)
                 plugin = self.plugins.run(declaration, obj, self.register, state)
             except BaseException as exc:
@@ -389,6 +397,8 @@ class Loader:
             self.pending.setdefault(declaration.namespace, []).append(declaration)
             del self._inflight[declaration]
             self.plugins.forget_name(declaration.plugin_name)  # a hook plugin registered, its hook not done
+            if held_import(declaration.module):  # its import lock is held for good here: fail, never hang
+                self._orphaned.add(declaration)
         self._active = mine
 
 

@@ -21,7 +21,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FileLock", "Lock", "RLock", "importing"]
+__all__ = ["FileLock", "Lock", "RLock", "held_import", "importing"]
 
 _all: "weakref.WeakSet[_ForkSafe]" = weakref.WeakSet()
 _POLL = 0.05  # seconds between two tries of a file lock that another process holds
@@ -57,6 +57,19 @@ def Lock() -> _ForkSafe:  # noqa: N802 - stands for threading.Lock
 
 def RLock() -> _ForkSafe:  # noqa: N802 - stands for threading.RLock
     return _ForkSafe(threading.RLock)
+
+
+def held_import(name: str) -> bool:
+    """Is module ``name`` being imported by another thread (in a forked child: one that does not exist)?"""
+    try:
+        from importlib import _bootstrap
+
+        ref = getattr(_bootstrap, "_module_locks", {}).get(name)
+        lock = ref() if ref is not None else None
+        owner = getattr(lock, "owner", None)
+        return lock is not None and owner not in (None, 0, threading.get_ident())
+    except Exception:  # noqa: BLE001 - a private structure of CPython: if it changed, assume not
+        return False
 
 
 def importing() -> bool:

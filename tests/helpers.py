@@ -143,3 +143,39 @@ def dist_info(site: Path, name: str, version: str, entry_points: Any) -> Path:
     elif entry_points is not None:
         (folder / "entry_points.txt").write_text(entry_points)
     return folder
+
+
+def run_on_a_terminal(args: Iterable[Any], *, env: Optional[Mapping[str, str]] = None, timeout: float = 300) -> tuple[int, str, str]:
+    """Run with stderr on a pseudo-terminal (stdout piped); return (returncode, stdout, what the terminal got)."""
+    import pty
+    import select
+    import time
+
+    primary, secondary = pty.openpty()
+    try:
+        with subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=secondary, text=True,
+                              env=clean_env({**(env or {}), "TERM": "xterm"}), cwd=NEUTRAL_CWD) as proc:
+            os.close(secondary)
+            secondary = -1
+            seen = b""
+            deadline = time.monotonic() + timeout
+            while True:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    raise AssertionError("timed out")
+                if not select.select([primary], [], [], 1.0)[0]:
+                    continue
+                try:
+                    chunk = os.read(primary, 65536)
+                except OSError:  # the last writer closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            out = proc.stdout.read() if proc.stdout else ""
+            proc.wait(timeout=60)
+        return proc.returncode, out, seen.decode(errors="replace")
+    finally:
+        os.close(primary)
+        if secondary != -1:
+            os.close(secondary)

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from gymplug._settings import VARIABLES
-from helpers import HOST, NEUTRAL_CWD, clean_env, run
+from helpers import HOST, NEUTRAL_CWD, clean_env, run, run_on_a_terminal
 
 pytestmark = pytest.mark.integration
 
@@ -539,40 +539,6 @@ def test_quiet_hides_the_hosts_notices(venv):
     loud = gymplug(venv, "list", "--no-import", "--plugin", "gymplug-foo")
     if HOST == "gym":
         assert "Gym has been unmaintained" in loud.stderr  # what -q hid
-
-
-def run_on_a_terminal(args, *, timeout=300):
-    """Run with stderr on a pseudo-terminal (stdout piped); return (returncode, stdout, what the terminal got)."""
-    import pty
-
-    primary, secondary = pty.openpty()
-    try:
-        with subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=secondary, text=True,
-                              env=clean_env({"TERM": "xterm"}), cwd=NEUTRAL_CWD) as proc:
-            os.close(secondary)
-            secondary = -1
-            seen = b""
-            deadline = time.monotonic() + timeout
-            while True:
-                if time.monotonic() > deadline:
-                    proc.kill()
-                    raise AssertionError("timed out")
-                if not select.select([primary], [], [], 1.0)[0]:
-                    continue
-                try:
-                    chunk = os.read(primary, 65536)
-                except OSError:  # the last writer closed the terminal
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            out = proc.stdout.read() if proc.stdout else ""
-            proc.wait(timeout=60)
-        return proc.returncode, out, seen.decode(errors="replace")
-    finally:
-        os.close(primary)
-        if secondary != -1:
-            os.close(secondary)
 
 
 def test_progress_on_a_terminal_only(venv):

@@ -16,7 +16,7 @@ from helpers import HOST, ROOT, Venv, clean_env, copy_source, run
 MARKED = re.compile(r"<!-- test: run -->\s*```python\n(.*?)```", re.S)
 #: README first: its "Try it" builds the venv every other page's examples run in.
 PAGES = ["README.md", "docs/cli.md", "docs/configuration.md", "docs/troubleshooting.md", "docs/authoring.md",
-         "docs/learning.md"]
+         "docs/learning.md", "docs/gallery.md", "docs/hosts.md"]
 
 
 def marked_blocks() -> list[str]:
@@ -106,8 +106,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     setup, shown = quickstart(HOST)
     run(["bash", "-ec", "\n".join(setup)], cwd=clone, timeout=900)
     venv = clone / re.search(r"python3 -m venv (\S+)", setup[0]).group(1)
-    if HOST == "gymnasium":  # for `run --record` (docs/cli.md)
-        Venv(venv).pip("install", "imageio-ffmpeg>=0.4.9")
+    if HOST == "gymnasium":  # for `run --record` (docs/cli.md) and `gallery` (docs/gallery.md), as the pages say
+        run([venv / "bin" / "pip", "install", "--quiet", "imageio-ffmpeg>=0.4.9", f"{clone}[gallery]"], timeout=900)
     return Site(clone, venv)
 
 
@@ -217,3 +217,19 @@ def test_tox_passes_pyenv_version_to_interpreter_discovery():
     tox_ini = (ROOT / "tox.ini").read_text()
     assert "export PYENV_VERSION=" in (ROOT / ".ci" / "run").read_text()
     assert re.search(r"passenv =(\n    .*)*\n    PYENV_VERSION\n", tox_ini)
+
+
+def test_every_test_security_md_names_exists():
+    """SECURITY.md's tables name the test behind each claim: each of them is a real test."""
+    import re
+
+    from helpers import ROOT
+
+    text = (ROOT / "SECURITY.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(?:tests/)?(?:[\w]+\.py)?(?:::)?(test_\w+)(?:\[[^\]]*\])?`", text))
+    named |= set(re.findall(r"::(test_\w+)", text))
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+    defined = set(re.findall(r"^def (test_\w+)", sources, re.M))
+    files = {p.stem for p in (ROOT / "tests").glob("test_*.py")}
+    missing = sorted(n for n in named if n not in defined and n not in files)
+    assert len(named) > 30 and missing == []

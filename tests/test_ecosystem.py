@@ -43,10 +43,15 @@ PACKAGES = [
     Package("highway-env", "highway_env", "highway-fast-v0"),
     # Fetch* fails in its own __init__ with mujoco 4 (an assert in gymnasium_robotics.utils.mujoco_utils)
     Package("gymnasium-robotics", "gymnasium_robotics", "PointMaze_UMaze-v3", frozenset({"pettingzoo"})),
+    # Requires gymnasium only in extras ("vector", "xla", "test"), and gymnasium names it in its "atari" extra: a
+    # source through that extra (see gymplug/_learning/_sources.py).
+    Package("ale-py", "ale_py", "ALE/Pong-v5"),
+    # Registers in its envs submodule only: its top-level import registers nothing.
+    Package("tetris-gymnasium", "tetris_gymnasium", "tetris_gymnasium/Tetris"),
 ]
-# Requires gymnasium only in extras ("vector", "xla", "test"), and gymnasium names it in its "atari" extra: a source
-# through that extra (see gymplug/_learning/_sources.py).
-ALE = Package("ale-py", "ale_py", "ALE/Pong-v5")
+ALE = PACKAGES[4]
+# Its License holds a whole licence before its Requires-Dist; its env needs a DataFrame to be made: its spec is enough.
+TRADING = Package("gym-trading-env", "gym_trading_env", "TradingEnv")
 # What gymplug/_learning/_scan.py must find in the real packages (read, never imported): where each registers.
 # tetris-gymnasium registers in a submodule only; gym-trading-env's License holds a whole licence, CRLF-ended,
 # before its Requires-Dist; ale-py's __init__ calls register_v5_envs(), defined in ale_py.registration.
@@ -58,7 +63,7 @@ REGISTERS_IN = {
     "gym-trading-env": ("", ("gym_trading_env",)),
 }
 # Every top-level module of the installed sources: the user's process must import none but the provider's.
-WATCHED = sorted({p.module for p in PACKAGES} | {ALE.module, "pettingzoo"})
+WATCHED = sorted({p.module for p in PACKAGES} | {TRADING.module, "pettingzoo"})
 REPORT = f"""
 import json, sys
 print(json.dumps(sorted({{m.partition(".")[0] for m in sys.modules}} & {set(WATCHED)!r})))
@@ -97,11 +102,20 @@ def test_a_plain_make_learns_and_imports_only_the_provider(package: Package, tmp
     assert imported(make(package.env_id), cache) == sorted({package.module} | package.brings)
 
 
+def test_the_spec_of_a_learned_id_is_read_without_importing_its_package(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    code = f"import gymnasium\nassert 'Typo-v0' not in gymnasium.registry\nspec = gymnasium.spec({TRADING.env_id!r})\n"
+    assert imported(code, cache) == []  # learned in a child; the spec is the placeholder
+    assert imported(code + "print(spec.entry_point)", cache) == []
+    proc = python(code + "print(spec.entry_point)", cache)
+    assert proc.stdout.splitlines()[0].startswith("gym_trading_env")
+
+
 def test_index_reports_every_package(tmp_path: Path) -> None:
     sources = {s["distribution"]: s for s in gymplug("index", cache=tmp_path / "cache")["sources"]}
     for package in PACKAGES:
         source = sources[package.dist]
-        assert source["error"] is None and source["modules"] == [package.module], source
+        assert source["error"] is None and {m.partition(".")[0] for m in source["modules"]} == {package.module}, source
         assert source["version"] == metadata.version(package.dist)
         assert package.env_id in source["ids"]
 

@@ -30,7 +30,10 @@ import json, sys
 from gymplug._learning import _learn, _sources, _store
 skip = set(sys.argv[2].split(",")) if len(sys.argv) > 2 else set()
 sources = [s for s in _sources.find_sources({host!r}, sys.path)[0] if s.key.startswith("gp-learn-") and s.key not in skip]
-found = _learn.learn_missing({host!r}, sources, timeout=float(sys.argv[1]), wait=120)
+seen = {{}}  # what this round learned, timeouts included (they are not kept, so learn_missing leaves them out)
+found = _learn.learn_missing({host!r}, sources, timeout=float(sys.argv[1]), deadline=__import__("time").monotonic() + 120,
+                             on_result=lambda source, item: seen.__setitem__(source.key, item))
+found = {{**seen, **found}}
 print(json.dumps({{
     "sources": {{s.key: list(s.modules) for s in sources}},
     "learned": {{k: {{"ids": list(v.ids), "error": v.error, "seconds": v.seconds}} for k, v in found.items()}},

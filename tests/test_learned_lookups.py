@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import HOST, Venv
+from helpers import HOST, Venv, run_on_a_terminal
 from sites import CARTPOLE, Site, registers
 
 pytestmark = pytest.mark.integration
@@ -92,9 +92,13 @@ try:
 except PluginLoadError as exc:
     print("refused:", exc)
 r.make("Shared/B-v0")
+import gymplug
+failed = [d.dist.name for d in gymplug.get_manager("{host}").failures]
+print("failures:", failed)
 print("still running")
-""")
+""".replace("{host}", HOST))
     assert "still running" in proc.stdout
+    assert "failures: ['aaa-exits']" in proc.stdout  # recorded, for doctor and the host's error
     assert "refused: cannot make 'Shared/A-v0': aaa-exits 1.0" in proc.stdout and "aaa_exits refuses" in proc.stdout
 
 
@@ -169,7 +173,7 @@ def test_two_packages_that_register_one_id_are_a_conflict_in_list_doctor_and_mak
 
 
 def test_a_package_that_failed_to_learn_is_named_when_a_lookup_fails(site: Site) -> None:
-    site.dist("gp-broken-learn", "gp_broken_learn", "raise ImportError('needs packaging')\n")
+    site.dist("gp-broken-learn", "gp_broken_learn", "raise ImportError('needs packaging')\n" + registers("Broken-v0"))
     learn(site)
     proc = site.run(REG + "r.make('Nothing-v0')")
     assert proc.returncode == 1
@@ -250,3 +254,102 @@ thread.join(30)
 """, timeout=60)
     line = next(line for line in proc.stdout.splitlines() if line.startswith("child:"))
     assert line.startswith("child: PluginLoadError 0 ") and "forked while another thread was importing" in line
+
+
+def test_index_refresh_forgets_what_it_names_and_a_terminal_sees_each_package(site: Site) -> None:
+    site.dist("gp-idx-a", "gp_idx_a", registers("IdxA-v0"))
+    site.dist("gp-idx-b", "gp_idx_b", registers("IdxB-v0"))
+    rows = json.loads(site.gymplug("index", "--json", "--host", HOST).stdout)["sources"]
+    assert {(r["distribution"], tuple(r["ids"])) for r in rows} == {("gp-idx-a", ("IdxA-v0",)), ("gp-idx-b", ("IdxB-v0",))}
+    assert site.imports() == {"gp_idx_a": 1, "gp_idx_b": 1}
+    site.gymplug("index", "--host", HOST)
+    assert site.imports() == {"gp_idx_a": 1, "gp_idx_b": 1}  # known: nothing learned again
+    site.gymplug("index", "--refresh", "gp_IDX.a", "--host", HOST)
+    assert site.imports() == {"gp_idx_a": 2, "gp_idx_b": 1}  # only what it named, in any spelling
+    program = site.env.python.parent / "gymplug"
+    status, out, terminal = run_on_a_terminal([program, "index", "--refresh", "--host", HOST], env=site.environ())
+    assert status == 0 and site.imports() == {"gp_idx_a": 3, "gp_idx_b": 2}
+    assert f"gymplug: {HOST}: gp-idx-a 1.0: 1 id (" in terminal and f"gymplug: {HOST}: gp-idx-b 1.0: 1 id (" in terminal
+    assert "gymplug: " not in out
+    piped = site.gymplug("index", "--refresh", "--host", HOST)
+    assert "gp-idx-a 1.0: 1 id" not in piped.stderr  # not on a pipe
+
+
+def test_a_package_whose_files_call_no_registration_is_learned_without_being_imported(site: Site) -> None:
+    site.dist("gp-no-envs", "gp_no_envs", f"import {HOST}\nALGORITHMS = ['ppo']\n")
+    site.dist("gp-some-envs", "gp_some_envs", registers("Some-v0"))
+    learn(site)
+    assert site.imports() == {"gp_some_envs": 1}  # the one that registers, in its child; the other never
+    listed = json.loads(site.gymplug("list", "--all", "--json", "--no-import", "--host", HOST).stdout)
+    empty = [r for r in listed["envs"] if r["distribution"] == "gp-no-envs"]
+    assert [(r["id"], r["status"]) for r in empty] == [("*", "empty")]
+
+
+def test_one_make_waits_for_another_learner_once_within_its_budget_and_says_so(site: Site) -> None:
+    import subprocess
+    import time
+
+    site.dist("gp-wait-a", "gp_wait_a", registers("WaitA-v0"))
+    learn(site)
+    site.dist("gp-wait-b", "gp_wait_b", registers("WaitB-v0"))  # so that the next miss must learn
+    (store,) = site.cache.glob("learned-*.json")
+    holder = subprocess.Popen(
+        [str(site.env.python), "-c", "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\n"
+         "fcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(300)\n",
+         str(store.with_suffix(".lock"))], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        proc = site.run(REG + "r.make('Typo-v0')", timeout=200)
+        took = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.communicate(timeout=30)
+    assert proc.returncode == 1 and "NameNotFound" in proc.stderr
+    assert 25 < took < 60  # the lookup's budget (30 s) once, not once per lookup make() does
+    assert proc.stderr.count("gymplug: waiting for another process that is learning") == 1
+    assert site.imports() == {"gp_wait_a": 1}  # nothing learned while the lock was held elsewhere
+
+
+def test_when_nothing_can_be_kept_each_process_says_so_once(site: Site) -> None:
+    site.dist("gp-unkept", "gp_unkept", registers("Unkept-v0"))
+    proc = site.ok(REG + "assert 'Typo-v0' not in r.registry and 'Typo2-v0' not in r.registry\nr.make('Unkept-v0')",
+                   GYMPLUG_CACHE="0")
+    assert proc.stderr.count("gymplug: what is learned cannot be kept (GYMPLUG_CACHE=0") == 1
+    doctor = site.gymplug("doctor", GYMPLUG_CACHE="0")
+    assert "cannot be kept" in doctor.stdout
+
+
+def test_a_directory_added_to_sys_path_after_a_lookup_is_searched_for_packages_and_plugins(site: Site) -> None:
+    later = Site(site.env, site.path.parent / "later")
+    later.dist("gp-path-import", "gp_path_import", registers("PathImport-v0"))
+    later.dist("gp-path-plugin", "gp_path_plugin", f"import {HOST}\ndef register_envs():\n"
+               f"    {HOST}.register(id='PathPlugin/P-v0', entry_point={CARTPOLE!r})\n", requires=(),
+               entry_points=f"[{HOST}.envs]\nPathPlugin = gp_path_plugin:register_envs\n")
+    proc = site.ok(REG + f"""
+import sys
+assert "Typo-v0" not in r.registry  # attached and missed, before the directory is on the path
+sys.path.append({str(later.path)!r})
+r.make("PathImport-v0")
+r.make("PathPlugin/P-v0")
+print("made both")
+""")
+    assert "made both" in proc.stdout
+
+
+def test_a_blocked_packages_learned_ids_are_listed_as_disabled(site: Site) -> None:
+    site.dist("gp-blocked-learn", "gp_blocked_learn", registers("BlockedLearn-v0"))
+    learn(site)
+    listed = site.gymplug("list", "--json", "--no-import", "--host", HOST, GYMPLUG_DISABLE="gp-blocked-learn")
+    rows = [(r["id"], r["status"]) for r in json.loads(listed.stdout)["envs"] if r["distribution"] == "gp-blocked-learn"]
+    assert rows == [("BlockedLearn-v0", "disabled")]
+
+
+def test_a_package_that_failed_for_want_of_a_requirement_is_learned_once_it_is_installed(site: Site) -> None:
+    source = "import gp_late_dep\n" + registers("Fixed-v0")
+    site.dist("gp-needs-dep", "gp_needs_dep", source, requires=(HOST, "gp-late-dep"))
+    failed = site.run(REG + "r.make('Fixed-v0')")
+    assert failed.returncode == 1 and "ModuleNotFoundError: No module named 'gp_late_dep'" in failed.stderr
+    site.dist("gp-late-dep", "gp_late_dep", "")  # the cause fixed: what gp-needs-dep depends on changed
+    proc = site.ok(REG + "r.make('Fixed-v0'); print('made')")
+    assert "made" in proc.stdout

@@ -12,6 +12,8 @@ from typing import Callable, Iterator, Optional
 
 import pytest
 
+from test_core_reliability import reap
+
 from gymplug import _locks
 
 needs_flock = pytest.mark.skipif(_locks.fcntl is None, reason="no fcntl: no file lock")
@@ -41,20 +43,6 @@ def fork(child: Callable[[], int]) -> int:
     finally:
         os.close(ready)
     return pid
-
-
-def reap(pid: int, seconds: float) -> Optional[int]:
-    """The exit status of child ``pid`` within ``seconds``; else kill it and return None."""
-    deadline = time.monotonic() + seconds
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            return None
-        time.sleep(0.02)
 
 
 def one_try(path: Path) -> Optional[bool]:

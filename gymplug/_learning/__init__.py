@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._lookups import Learning
-    from ._store import PluginHints, invalidate
+    from ._store import PluginHints, invalidate, unkept_reason
 
-__all__ = ["Learning", "PluginHints", "invalidate"]
+__all__ = ["Learning", "PluginHints", "invalidate", "unkept_reason"]
 
-_HOMES = {"Learning": "._lookups", "PluginHints": "._store", "invalidate": "._store"}
+_HOMES = {"Learning": "._lookups", "PluginHints": "._store", "invalidate": "._store", "unkept_reason": "._store"}
 
 
 def __getattr__(name: str) -> Any:

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TextIO
 
 from .. import _locks
 # Imported here, not on the first miss: a lookup must import nothing of gymplug's, or a child forked
@@ -30,7 +30,7 @@ from .._errors import one_line
 from .._ledger import Finding
 from .._log import get_logger
 from .._settings import Settings, current
-from ._children import Learned
+from ._children import DEFAULT_TIMEOUT, Learned
 from ._learn import learn_missing
 from ._sources import Source, find_sources
 from ._store import known
@@ -74,6 +74,8 @@ class Learning:
         #: distribution key -> (set when its import ends, the importing thread)
         self._importing: dict[str, tuple[threading.Event, int]] = {}
         self._local = threading.local()  # .deadline: the budget of the miss this thread is in
+        #: sources whose child timed out or was killed in this process: not tried again here
+        self._gave_up: set[str] = set()
         #: distribution key -> the thread that was importing it when this process was forked from another
         self._orphaned: dict[str, int] = {}
         _instances.add(self)
@@ -110,16 +112,37 @@ class Learning:
         if not self._store_read:  # once per set of sources: a miss must not read the file each time
             self.known()
 
-    def learn(self, stream: Optional[TextIO] = None, first: Optional[str] = None) -> dict[str, Learned]:
-        """Learn every usable source not learned yet (children; once between concurrent processes),
-        within the budget of the miss in progress (or a budget of its own)."""
+    def learn(
+        self,
+        stream: Optional[TextIO] = None,
+        first: Optional[str] = None,
+        on_result: Optional[Callable[[Source, Learned], None]] = None,
+        whole: bool = False,
+    ) -> dict[str, Learned]:
+        """Learn the usable sources not learned yet (children; once between concurrent processes), within
+        the budget of the miss in progress (or a budget of its own). ``first``: the id a lookup asked for.
+
+        A source whose child timed out or was killed is not tried again in this process (it is, in the
+        next one: such a result is never stored); one that a round stopped before it ran is. ``whole``
+        (``gymplug index``): every source, with time for each, not the budget of a lookup.
+        """
         usable, _ = self.sources()
+        todo = [s for s in usable if whole or s.key not in self._gave_up]
+
+        def seen(source: Source, item: Learned) -> None:
+            if item.transient and not item.error.startswith(("not learned", "cut short")):  # type: ignore[union-attr]
+                self._gave_up.add(source.key)
+            if on_result is not None:
+                on_result(source, item)
+
         with self.budget() as deadline:
-            wait = max(0.0, deadline - time.monotonic())
-            found = learn_missing(self.host, usable, self._settings(), wait=wait, stream=stream)
+            if whole:  # time for every source: the children's limit each, two at a time at worst
+                deadline = max(deadline, time.monotonic() + DEFAULT_TIMEOUT * (len(todo) + 1) / 2)
+            found = learn_missing(self.host, todo, self._settings(), deadline=deadline, stream=stream,
+                                  first=first, on_result=seen)
         with self._lock:
             self._learned.update(found)
-            self._all_learned = all(s.key in self._learned for s in usable)
+            self._all_learned = all(s.key in self._learned or s.key in self._gave_up for s in usable)
         return found
 
     @contextlib.contextmanager

@@ -65,12 +65,18 @@ def _startup_findings() -> list[Finding]:
 
 
 def _cache_findings() -> list[Finding]:
+    from .._learning import unkept_reason
+
+    unkept = unkept_reason()
+    learned = [] if unkept is None else [
+        Finding("warning", "cache", f"what is learned cannot be kept ({unkept}): each process learns again")
+    ]
     path = _cache.cache_file()
     if path is None:
-        return [Finding("note", "cache", "discovery cache off (GYMPLUG_CACHE=0)")]
+        return [Finding("note", "cache", "discovery cache off (GYMPLUG_CACHE=0)"), *learned]
     stored = len(_cache.DiscoveryCache(path).entries)
     state = f"{stored} director{'y' if stored == 1 else 'ies'} stored" if os.path.exists(path) else "not written yet"
-    return [Finding("ok", "cache", f"discovery cache {path}: {state}")]
+    return [Finding("ok", "cache", f"discovery cache {path}: {state}"), *learned]
 
 
 def _host_findings(host: str) -> tuple[list[Finding], Any]:
