@@ -146,7 +146,7 @@ def measure(host: str, runs: int, heavy: float, root: Path) -> list[tuple[str, t
             (f"first make of a learned id in a fresh setup ({LEARNED_ID})", lookup(host, make), fresh_make),
             ("a typo, after learning", lookup(host, typo), learned),
             ("a typo, the host's own error (hook off)", lookup(host, typo), {**learned, "GYMPLUG_AUTOLOAD": "0"}),
-            (f"make a learned id, after learning ({LEARNED_ID})", lookup(host, make), learned),
+            (f"a learned id's make, after learning ({LEARNED_ID})", lookup(host, make), learned),
             ("gymplug list --json --no-import, 5 learned packages (in-process: from the CLI's import)", LISTING,
              learned),
         ]
