@@ -75,8 +75,7 @@ def _texts(value: Any) -> bool:
 
 def stand_in(host: str, settings: Settings) -> Optional["HostManager"]:
     """A manager attached to a stand-in of ``host``'s registration module, holding the ids kept for the path as
-    it is now; None when nothing valid is kept, or when an id it would register is not plain (the host's own
-    constructor must then judge it). Never raises."""
+    it is now; None when nothing valid is kept. Never raises."""
     path = _file(settings)
     data = None if path is None else read_private_json(path)
     try:
@@ -96,23 +95,21 @@ def stand_in(host: str, settings: Settings) -> Optional["HostManager"]:
 def _attach(
     host: str, ids: dict[str, str], fields: frozenset[str], modules: frozenset[str], settings: Settings
 ) -> Optional["HostManager"]:
-    from ._adapter import _plain_parts, adapter_for
+    from ._adapter import adapter_for
     from ._discovery import discover
-    from ._entries import Form
-    from ._learning import _quick
     from ._manager import HostManager
 
     discovery = discover(host, settings=settings)
-    declared = [d.name for d in discovery.declarations if d.form is Form.ENV]
-    learned = _quick.stored_ids(host, settings) if settings.learn else []
-    if any(_plain_parts(env_id) is None for env_id in (*declared, *learned)):
-        return None
 
     class EnvSpec:
-        """What a listing reads of the host's spec: the fields it takes, nothing it does."""
+        """What a listing reads of the host's spec: the fields it takes, nothing it does.
+
+        It takes every id the host's takes here: an entry's id has passed gymplug's grammar, which is the
+        host's without ``:`` (and of its characters), and a learned id was registered by the host itself.
+        """
 
         def __init__(self, id: str, entry_point: Any = None, **options: Any) -> None:
-            unknown = set(options) - fields  # every id was checked plain above
+            unknown = set(options) - fields
             if unknown:
                 raise TypeError(f"EnvSpec.__init__() got an unexpected keyword argument {sorted(unknown)[:1]}")
             self.id, self.entry_point = id, entry_point
