@@ -37,9 +37,12 @@ def _state() -> list:
     return [list(item) for item in path_state(sys.path)]
 
 
-def remember(host: str, manager: "HostManager", before: Iterable[str], settings: Settings) -> None:
+def remember(
+    host: str, manager: "HostManager", before: Iterable[str], settings: Settings, printed: str, quiet: bool
+) -> None:
     """Keep ``host``'s own ids as the attached ``manager`` sees them; ``before``: sys.modules before the host's
-    import. Never raises."""
+    import; ``printed``: what that import printed (its notices), ``quiet`` whether ``-q`` had silenced them.
+    Never raises."""
     path = _file(settings)
     registration = manager.host.registration
     try:
@@ -60,7 +63,8 @@ def remember(host: str, manager: "HostManager", before: Iterable[str], settings:
         hosts = data.get("hosts") if isinstance(data, dict) and data.get("format") == FORMAT else None
         kept = {name: value for name, value in (hosts or {}).items() if name != host and isinstance(value, dict)}
         state = _state()
-        kept[host] = {"state": state, "ids": ids, "fields": fields, "modules": modules}
+        kept[host] = {"state": state, "ids": ids, "fields": fields, "modules": modules, "printed": printed,
+                      "quiet": quiet}
         if write_private_json(path, {"format": FORMAT, "hosts": kept}) and _state() != state:
             # the write made the cache directory, in a directory on the path (the current one): as it is now
             kept[host]["state"] = _state()
@@ -73,9 +77,10 @@ def _texts(value: Any) -> bool:
     return type(value) is list and len(value) <= _MAX_ITEMS and all(type(v) is str for v in value)
 
 
-def stand_in(host: str, settings: Settings) -> Optional["HostManager"]:
+def stand_in(host: str, settings: Settings, quiet: bool) -> Optional[tuple["HostManager", str]]:
     """A manager attached to a stand-in of ``host``'s registration module, holding the ids kept for the path as
-    it is now; None when nothing valid is kept. Never raises."""
+    it is now, and what the host's import printed (for the caller to print as it would have), when kept with
+    ``-q`` as ``quiet`` says; None when nothing valid is kept. Never raises."""
     path = _file(settings)
     data = None if path is None else read_private_json(path)
     try:
@@ -87,14 +92,17 @@ def stand_in(host: str, settings: Settings) -> Optional["HostManager"]:
             return None
         if not (type(fields) is list and _texts(fields) and type(modules) is list and _texts(modules)):
             return None
-        return _attach(host, ids, frozenset(fields), frozenset(modules), settings)
+        printed = kept.get("printed")
+        if type(printed) is not str or kept.get("quiet") is not quiet:
+            return None
+        return _attach(host, ids, frozenset(fields), frozenset(modules), settings), printed
     except Exception:  # noqa: BLE001 - the long way tells
         return None
 
 
 def _attach(
     host: str, ids: dict[str, str], fields: frozenset[str], modules: frozenset[str], settings: Settings
-) -> Optional["HostManager"]:
+) -> "HostManager":
     from ._adapter import adapter_for
     from ._discovery import discover
     from ._manager import HostManager

@@ -66,12 +66,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     everything: list[EnvRow] = []
     for host in hosts:
         # --no-import runs no plugin code: then the host's own ids may be those kept from its last import
-        manager = _builtins.stand_in(host, current()) if args.no_import else None
-        if manager is None:
+        kept = _builtins.stand_in(host, current(), bool(args.quiet)) if args.no_import else None
+        if kept is not None:
+            manager, printed = kept
+            sys.stderr.write(printed)  # the host's notices, as its import would have printed them
+        else:
             before = None if host in sys.modules else set(sys.modules)
-            manager = attach(host)
+            heard: list[str] = []
+            manager = attach(host, heard)
             if args.no_import and before is not None:
-                _builtins.remember(host, manager, before, current())
+                _builtins.remember(host, manager, before, current(), heard[0], bool(args.quiet))
         if not args.no_import:
             with stdout_to_stderr():
                 manager.load_all()
