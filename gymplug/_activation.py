@@ -12,17 +12,19 @@ this module asks the shim to install its finder and which host modules went thro
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import os
 import sys
-from types import ModuleType
-from typing import TYPE_CHECKING, Optional
+from types import FunctionType, ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import _gymplug_startup
 
 from . import _locks
 from ._hosts import HOSTS, facts
 from ._patch import apply
+from ._registry import PendingRegistry
 from ._settings import current
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ __all__ = ["HostLink", "activate", "get_manager", "load_all", "module_executed"]
 _links: dict[str, "HostLink"] = {}
 _lock = _locks.Lock()
 #: What a lookup imports on first use: a fork must not copy one of them half imported (see _before_fork).
-LOOKUP_MODULES = ("gymplug._adapter", "gymplug._manager")
+LOOKUP_MODULES = ("gymplug._adapter", "gymplug._manager", "gymplug._learning._lookups", "gymplug._learning._quick")
 
 
 class HostLink:
@@ -54,6 +56,8 @@ class HostLink:
         #: the GYMPLUG_* settings as the host was imported: attaching later reads the same
         self.settings = current()
         self._lock = _locks.RLock()
+        #: the host's find_highest_version run over a view of the registry that attaches nothing
+        self._unattached_versions: Optional[Callable[..., Any]] = None
 
     def get(self) -> Optional["HostManager"]:
         """The manager, built now if need be, and attached if the host is ready.
@@ -103,6 +107,52 @@ class HostLink:
             dict.clear(registry)
             dict.update(registry, kept)
 
+    # -- lookups that need no plugin: answered without attaching ----------------------------------
+
+    def unattached(self) -> bool:
+        """Is the host ready, and nothing of gymplug built yet (the registry holds the host's ids only)?
+
+        A manager built but not attached (the test seam's, which reads no metadata) takes the long way.
+        """
+        return (
+            self.ready
+            and self.manager is None
+            and not self.failed
+            and type(self.registration.registry) is PendingRegistry
+        )
+
+    def unattached_hit(self, env: object) -> bool:
+        """Is ``env`` an id the host has, gymplug not attached yet? A lookup of it then needs no plugin: no
+        plugin's id replaces the host's (it is reported as shadowed), so it is the host's either way."""
+        return isinstance(env, str) and self.unattached() and dict.__contains__(self.registration.registry, env)
+
+    def highest_version(self, original: Callable[..., Any], ns: Optional[str], name: str) -> Any:
+        """The host's ``find_highest_version(ns, name)``, which reads every value of the registry (so any first
+        ``make`` would attach): before attaching, answered over the host's own ids when no plugin declares an
+        id that names ``name`` (Form A entries, learned ids), for attaching would then add no version of it."""
+        if self.unattached() and isinstance(name, str):
+            try:
+                if not _plugins_mention(self.host, name, self.settings):
+                    return self._builtins_only(original)(ns, name)
+            except Exception:  # noqa: BLE001 - a broken cache or an unexpected host: the host's own way
+                pass
+        return original(ns, name)
+
+    def _builtins_only(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """``original`` (the host's function) with its ``registry`` a view of the dict that attaches nothing."""
+        function = self._unattached_versions
+        if function is None:
+            registration = self.registration
+
+            class _Values:
+                def values(self) -> Any:
+                    return dict.values(registration.registry)
+
+            scope = {"registry": _Values(), "__builtins__": builtins}
+            function = FunctionType(original.__code__, scope, original.__name__, original.__defaults__)
+            self._unattached_versions = function
+        return function
+
     # -- the registry's hooks (see gymplug._registry) ----------------------------------------
 
     def attach_registry(self) -> None:
@@ -117,6 +167,35 @@ class HostLink:
     def allow_set(self, key: object) -> bool:
         manager = self.get() if self.ready else None
         return manager.allow_set(key) if manager is not None else True
+
+
+def _plugins_mention(host: str, name: str, settings: Any) -> bool:
+    """Does any id that attaching could register hold ``name``: an entry of the host's group, or a learned id?
+
+    Read from the discovery cache where it holds every directory of the path (discovery otherwise).
+    """
+    from ._cache import cached_names
+
+    names = cached_names(facts(host).group, sys.path, settings)
+    if names is None:
+        from ._discovery import discover
+
+        names = [declaration.name for declaration in discover(host, settings=settings).declarations]
+    if any(name in declared for declared in names):
+        return True
+    if not settings.learn or not _learned_store_near(settings):
+        return False
+    from ._learning import _quick
+
+    return any(name in env_id for env_id in _quick.stored_ids(host, settings))
+
+
+def _learned_store_near(settings: Any) -> bool:
+    """Is there a learned store in the cache directory at all? (A listing, not a read: most have none.)"""
+    try:
+        return settings.cache and any(name.startswith("learned-") for name in os.listdir(settings.default_cache_dir()))
+    except (OSError, ValueError):
+        return False
 
 
 def get_manager(host: str) -> Optional["HostManager"]:

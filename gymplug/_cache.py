@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import sys
 import time
 from typing import Any, Iterable, NamedTuple, Optional
@@ -33,6 +34,7 @@ __all__ = [
     "DiscoveryCache",
     "Listing",
     "cache_file",
+    "cached_names",
     "directory_signature",
     "file_signature",
     "invalidate_caches",
@@ -245,6 +247,41 @@ def _encode(entries: list[tuple[str, tuple[list[int], Any, float]]]) -> str:
         for d, (sig, listing, stored) in entries
     }
     return json.dumps({"format": FORMAT, "dirs": dirs}, separators=(",", ":"))
+
+
+def cached_names(group: str, path: Iterable[Any], settings: Settings) -> Optional[list[str]]:
+    """The names of ``group``'s entries (malformed ones included) in every directory of ``path``, read from the
+    cache alone, as discovery would read them; None when discovery must read something: a directory that holds
+    distributions and is not cached as it is now, or a zip on the path. Writes nothing; never raises."""
+    try:
+        cache = DiscoveryCache(cache_file(settings))
+        names: list[str] = []
+        for entry in path:  # as discovery._listings walks it
+            if not isinstance(entry, str):
+                continue
+            try:
+                directory = os.path.abspath(entry or ".")
+                st = os.stat(directory)
+            except (OSError, ValueError):
+                continue
+            if stat.S_ISREG(st.st_mode):
+                return None
+            if not stat.S_ISDIR(st.st_mode):
+                continue
+            listing = cache.get(directory, directory_signature(st))
+            if listing is not None:
+                names += (name for rows in listing.groups.get(group) or () if rows for name in rows[0::3])
+                continue
+            try:
+                found = os.listdir(directory)
+            except OSError:
+                continue  # discovery reads nothing there either
+            folded = "\n".join(found).lower()  # one search, not one per name: the stdlib's directory holds hundreds
+            if ".dist-info" in folded or ".egg-info" in folded:
+                return None
+        return names
+    except Exception:  # noqa: BLE001 - a view for a shortcut: the long way tells
+        return None
 
 
 def directory_signature(st: os.stat_result) -> list[int]:

@@ -45,9 +45,24 @@ class Discovery(NamedTuple):
     #: normalized name -> the stat signature of its entry_points.txt, for distributions with Form B entries:
     #: what the loader learns of their plugins holds while it is unchanged (a reinstall changes it)
     signatures: Mapping[str, tuple[int, ...]] = {}
+    #: (directory, or None for a zip; its metadata folders' names; their normalized names) of each path entry
+    #: read, in path order; None when discovery was not read from a path (the test seam)
+    places: Optional[tuple[tuple[Optional[str], list[str], list[str]], ...]] = None
 
     def is_disabled(self, dist: Distribution) -> bool:
         return dist.key in self.disabled
+
+    def folders(self) -> Optional[dict[str, str]]:
+        """Normalized name -> the absolute path of its metadata folder that importlib would read (the first
+        on the path), for every distribution seen; None if a zip is on the path, or nothing was read."""
+        if self.places is None or any(directory is None for directory, _, _ in self.places):
+            return None
+        found: dict[str, str] = {}
+        for directory, folders, names in self.places:
+            for folder, name in zip(folders, names):
+                if name not in found:
+                    found[name] = os.path.join(directory, folder)  # type: ignore[arg-type] # None excluded above
+        return found
 
 
 def disabled_distributions(value: Optional[str] = None) -> frozenset[str]:
@@ -213,8 +228,11 @@ def _zip_distribution(archive: Any, members: set[str], folder: str, listing: Lis
     return [EntryProblem(Distribution(name, version or "?"), group, "", "", why) for group, why in failed]
 
 
-def _listings(path: list[Any], cache: _cache.DiscoveryCache) -> Iterator[tuple[Listing, list[EntryProblem]]]:
-    """What each entry of ``path`` holds, from the cache where it is still valid.
+def _listings(
+    path: list[Any], cache: _cache.DiscoveryCache
+) -> Iterator[tuple[Optional[str], Listing, list[EntryProblem]]]:
+    """(directory, or None for a zip; what it holds; problems) of each entry of ``path``, from the cache where
+    it is still valid.
 
     Entries that are not str are skipped, as the import system skips them; so is '' (or any relative
     entry) when the current directory has been deleted, and a path entry that is neither a
@@ -229,19 +247,19 @@ def _listings(path: list[Any], cache: _cache.DiscoveryCache) -> Iterator[tuple[L
         except (OSError, ValueError):
             continue
         if stat.S_ISREG(st.st_mode):
-            yield _zip_entry(directory)
+            yield (None, *_zip_entry(directory))
             continue
         if not stat.S_ISDIR(st.st_mode):
             continue
         signature = _cache.directory_signature(st)
         cached = cache.get(directory, signature)
         if cached is not None:
-            yield cached, []
+            yield directory, cached, []
             continue
         listing, newest, unreadable = _scan_directory(directory)
         if listing.folders and not unreadable:  # a directory of no distributions costs one listdir
             cache.put(directory, signature, listing, max(newest, st.st_mtime_ns))
-        yield listing, unreadable
+        yield directory, listing, unreadable
 
 
 def path_state(path: Iterable[Any]) -> tuple:
@@ -301,7 +319,9 @@ def _discover(group: str, path: list[str], settings: Settings) -> Discovery:
     problems: list[EntryProblem] = []
     signatures: dict[str, tuple[int, ...]] = {}
     width = _cache.SIGNATURE_INTS
-    for listing, unreadable in _listings(path, cache):
+    places = []
+    for directory, listing, unreadable in _listings(path, cache):
+        places.append((directory, listing.folders, listing.names))
         problems += (p for p in unreadable if p.group == group and p.dist.key not in seen)
         column = listing.groups.get(group) or [None] * len(listing.names)  # every name counts for "first wins"
         for index, (name, version, rows) in enumerate(zip(listing.names, listing.versions, column)):
@@ -318,4 +338,6 @@ def _discover(group: str, path: list[str], settings: Settings) -> Discovery:
     logger.debug("%s: %d directories from the discovery cache %s", group, cache.hits, cache.path or "(off)")
     for item in problems:
         logger.warning("skipping malformed entry point: %s", item.describe())
-    return Discovery(group, tuple(declarations), tuple(problems), settings.disable, frozenset(seen), signatures)
+    return Discovery(
+        group, tuple(declarations), tuple(problems), settings.disable, frozenset(seen), signatures, tuple(places)
+    )

@@ -5,8 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Union
-
+from typing import Any, Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 __all__ = [
     "ROOT_NAMES",
@@ -28,10 +27,30 @@ __all__ = [
 #: Entry names that mean "the root namespace" (gym 0.22-0.26, gymnasium 0.26-0.29).
 ROOT_NAMES = frozenset({"__root__", "__internal__"})
 
+
+class _Pattern:
+    """A regular expression compiled when first used: most processes that import this module (a first
+    ``make`` of a built-in reads the cache only) never use most of them, and compiling is most of the
+    cost of importing it."""
+
+    __slots__ = ("_compiled", "_flags", "_source")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self._source = source
+        self._flags = flags
+        self._compiled: Optional[re.Pattern[str]] = None
+
+    def __getattr__(self, name: str) -> Any:  # match, search, findall: the compiled pattern's methods
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self._source, self._flags)
+        return getattr(compiled, name)
+
+
 # The hosts' own id grammar, `[namespace/]name[-vN]`, less ':' which make() reads as "module:id".
-_ENV_ID = re.compile(r"^(?:(?P<ns>[\w-]+)/)?(?P<name>[\w.-]+?)(?:-v(?P<version>\d+))?$")
-_NAMESPACE = re.compile(r"^[\w-]+$")
-_VALUE = re.compile(r"^(?P<module>[^:\[\]\s]+)\s*(?::\s*(?P<attr>[^:\[\]\s]+))?\s*(?P<extras>\[.*\])?$")
+_ENV_ID = _Pattern(r"^(?:(?P<ns>[\w-]+)/)?(?P<name>[\w.-]+?)(?:-v(?P<version>\d+))?$")
+_NAMESPACE = _Pattern(r"^[\w-]+$")
+_VALUE = _Pattern(r"^(?P<module>[^:\[\]\s]+)\s*(?::\s*(?P<attr>[^:\[\]\s]+))?\s*(?P<extras>\[.*\])?$")
 _DIST_SEP = re.compile(r"[-_.]+")
 # One line of the common case, an env entry with an ASCII 'package.module:Attribute' value, which
 # parse_entry would accept as it stands. Whole sections are matched at once: per-line Python work
@@ -39,12 +58,12 @@ _DIST_SEP = re.compile(r"[-_.]+")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 # The value as importlib reads it, 'module:attr' with no white space: one with spaces around ':' is
 # normalized on the careful path.
-_FAST_ENV_LINE = re.compile(
+_FAST_ENV_LINE = _Pattern(
     rf"^[ \t]*((?:[\w-]+/)?[\w.-]+-v\d+)[ \t]*=[ \t]*({_IDENT}(?:\.{_IDENT})*:{_IDENT})[ \t]*$", re.M
 )
 # What str.splitlines (and so importlib.metadata) ends a line at, besides '\n': the fast path splits
 # on '\n' only, so a file holding any of these takes the careful path.
-_OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_OTHER_LINE_BREAKS = _Pattern("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @functools.lru_cache(maxsize=4096)  # hot: every declaration's distribution is compared by it

@@ -160,14 +160,14 @@ class Loader:
         refuses, is decided here under one hold of the ledger's lock; every other goes through
         :meth:`ClaimPolicy.claim`, which records conflicts and shadowing.
         """
-        env_spec, claim, store = self.host.registration.EnvSpec, self.policy.claim, self.raw.store
+        env_spec, claim, store = self.host.spec_maker(), self.policy.claim, self.raw.store
         registry, ledger, keepers = self.raw.data, self.ledger, self.policy.namespaces
         owners, conflicts, has, put = ledger.owners, ledger.conflicts, dict.__contains__, dict.__setitem__
         with ledger.lock:
             for declaration in declarations:
                 env_id = declaration.name
                 try:
-                    spec = env_spec(id=env_id, entry_point=declaration.value)
+                    spec = env_spec(env_id, declaration.value)
                 except Exception as exc:
                     self.policy.refuse(declaration, env_id, f"invalid options: {one_line(exc)}")
                     continue

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from . import _locks
@@ -15,7 +17,6 @@ from ._claims import ClaimPolicy
 from ._discovery import Discovery, discover, path_state, paused_gc
 from ._entries import Declaration, Form, split_env_id
 from ._errors import PluginDisabledError, PluginError, PluginLoadError, one_line
-from ._learning import Learning, PluginHints
 from ._ledger import Ledger
 from ._loader import Loader
 from ._log import get_logger
@@ -24,6 +25,7 @@ from ._settings import Settings, current
 
 if TYPE_CHECKING:
     from ._adapter import HostAdapter
+    from ._learning import Learning, PluginHints
 
 __all__ = ["HostManager"]
 
@@ -44,8 +46,11 @@ class HostManager:
         self.ledger = Ledger(host.error)
         self.policy = ClaimPolicy(self.ledger, self.raw)
         self.loader = Loader(host, self.ledger, self.policy, self.raw)
-        #: distributions that register on import: learned, and imported only as providers
-        self.learning = Learning(host.name, host.facts.group, self.loader, settings)
+        self._learning: Optional["Learning"] = None  # made on first use: see the learning property
+        self._learning_lock = _locks.Lock()
+        #: True while the learning machinery has not read the store that attaching found entries in
+        self._store_unread = False
+        self._local = threading.local()  # .open: the lookup in progress before learning was made
         self.discovery = Discovery(host.facts.group)
         self.attached = False
         #: the stats of the sys.path directories when discovery last read them (None: the test seam)
@@ -66,6 +71,23 @@ class HostManager:
     pending = property(lambda self: self.loader.pending, doc="namespace -> Form B declarations not loaded yet")
     pm = property(lambda self: self.loader.pm, doc="the pluggy PluginManager of the hook plugins")
 
+    @property
+    def learning(self) -> "Learning":
+        """Distributions that register on import: learned, and imported only as providers.
+
+        Made on first use (a miss, a listing, a learned id made): attaching needs it only when the
+        learned store holds something for this host, and then rarely (see ``_register_learned``).
+        """
+        learning = self._learning
+        if learning is None:
+            with self._learning_lock:
+                if self._learning is None:
+                    from ._learning import Learning
+
+                    self._learning = Learning(self.host.name, self.host.facts.group, self.loader, self.settings)
+                learning = self._learning
+        return learning
+
     # -- setting up -------------------------------------------------------------------------
 
     def attach(self, discovery: Optional[Discovery] = None, *, load_plugins: bool = True) -> None:
@@ -81,7 +103,7 @@ class HostManager:
                 self._path_state = path_state(sys.path)  # before reading: an install meanwhile is seen next miss
                 discovery = discover(self.host.name, settings=self.settings)
             self.discovery = discovery
-            self.loader.hints = PluginHints(self.host.name, discovery.signatures, self.settings or current())
+            self.loader.hints = self._hints(discovery)
             self._take_in(discovery.declarations, discovery.problems, load_plugins=load_plugins)
             self._register_learned()
             if self.ledger.disabled:
@@ -93,8 +115,9 @@ class HostManager:
         discovery = self.discovery
         self.ledger.add_problems(problems)
         env_entries: list[Declaration] = []
+        blocking = bool(discovery.disabled)  # hot: 10,000s of declarations, and most processes block none
         for declaration in declarations:
-            if discovery.is_disabled(declaration.dist):
+            if blocking and discovery.is_disabled(declaration.dist):
                 self.ledger.disabled.append(declaration)
             elif declaration.form is Form.ENV:
                 env_entries.append(declaration)
@@ -122,22 +145,58 @@ class HostManager:
             known_problems = set(self.discovery.problems)
             discovery = discover(self.host.name, settings=self.settings)
             self.discovery = discovery
-            self.loader.hints = PluginHints(self.host.name, discovery.signatures, self.settings or current())
+            self.loader.hints = self._hints(discovery)
             new = [d for d in discovery.declarations if d not in known]
             problems = tuple(p for p in discovery.problems if p not in known_problems)
             logger.info("sys.path changed: %d new declarations", len(new))
             self._take_in(new, problems)
-        self.learning.forget_sources()
+        if self._learning is not None:
+            self._learning.forget_sources()
         self._register_learned()
+
+    def _hints(self, discovery: Discovery) -> Optional["PluginHints"]:
+        """What registration plugins registered when they last loaded; None when there is none (the same to
+        the loader as hints that know nothing, without importing the store)."""
+        if not discovery.signatures:
+            return None
+        from ._learning import PluginHints
+
+        return PluginHints(self.host.name, discovery.signatures, self.settings or current())
 
     def _register_learned(self) -> None:
         """Learned ids whose specs are plain data become registry entries, as Form A ids are."""
         try:
-            entries, clashes = self.learning.entries()
+            entries, clashes = self._learned_entries()
         except Exception as exc:  # noqa: BLE001 - a broken store or metadata must not break attaching
             logger.info("learned environments not registered: %s", one_line(exc))
             return
         self.loader.register_learned(entries, clashes)
+
+    def _learned_entries(self) -> tuple[list, dict]:
+        """``Learning.entries()``, read as cheaply as is exact: nothing more than the store when it holds
+        nothing for this host; only the distributions it names when discovery listed every folder."""
+        if self._learning is not None:
+            return self._learning.entries()
+        settings = self.settings or current()
+        if not settings.learn:
+            return [], {}
+        from ._learning import _quick
+
+        keys = _quick.stored_keys(self.host.name, settings)
+        if not keys:
+            return [], {}  # what entries() finds too: no source has an entry to give
+        self._store_unread = True
+        folders = self.discovery.folders()
+        if folders is None or settings.disable:
+            return self.learning.entries()
+        return _quick.learned_at_attach(self.host.name, keys, folders, settings)
+
+    def learned_anything(self) -> bool:
+        """Does the learned store hold an import source's entry for this host? If not, no listing of learned ids
+        or sources needs to find the sources (a read of every distribution's METADATA)."""
+        from ._learning import _quick
+
+        return bool(_quick.stored_keys(self.host.name, self.settings or current()))
 
     def activate_registry(self) -> None:
         """Attached: the registry's reads are the dict's own again, and only misses load (see _registry)."""
@@ -154,7 +213,12 @@ class HostManager:
         if that does not register it, import the distribution known to provide it (learning first)."""
         if not isinstance(key, str) or self.loader.is_quiet():
             return
-        with self.learning.budget():
+        learning = self.learning
+        opened = getattr(self._local, "open", None)
+        if opened is not None:  # a lookup began before learning was made: its budget starts now, for all of it
+            self._local.open = None
+            opened.enter_context(learning.budget())
+        with learning.budget():
             if self.attached:
                 self._take_in_installs()
             self.loader.load_for(key)
@@ -168,9 +232,27 @@ class HostManager:
         """Load every pending plugin (a complete listing was asked for)."""
         self.loader.load_all()
 
-    def lookup(self) -> Any:
-        """A context for one lookup (``make``, ``spec``): its misses share one time budget for learning."""
-        return self.learning.budget()
+    @contextlib.contextmanager
+    def lookup(self) -> Iterator[None]:
+        """A context for one lookup (``make``, ``spec``): its misses share one time budget for learning.
+
+        The budget is the learning machinery's, which a hit never needs: until a miss makes it, the
+        lookup only marks itself open, and the first miss starts the budget for the rest of it.
+        """
+        learning = self._learning
+        if learning is not None:
+            with learning.budget():
+                yield
+            return
+        if getattr(self._local, "open", None) is not None:
+            yield
+            return
+        with contextlib.ExitStack() as stack:
+            self._local.open = stack
+            try:
+                yield
+            finally:
+                self._local.open = None
 
     def quiet(self) -> Any:
         """A context in which registry misses load nothing."""
@@ -309,7 +391,11 @@ class HostManager:
         if declaration is not None:
             exc.add_note(f"gymplug: this environment comes from {declaration.describe()}")
         elif isinstance(exc, self.host.base_error):
-            for note in (self.ledger.miss_note(), self.learning.miss_note()):
+            learning = self.learning
+            if self._store_unread:  # attaching read the store itself: the learning machinery reads it now
+                self._store_unread = False
+                learning.known()
+            for note in (self.ledger.miss_note(), learning.miss_note()):
                 if note:
                     exc.add_note(note)
 

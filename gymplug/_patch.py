@@ -27,6 +27,11 @@ class Link(Protocol):
 
     def get(self) -> Optional["HostManager"]: ...
 
+    # lookups answered before attaching
+    def unattached_hit(self, env: object) -> bool: ...
+
+    def highest_version(self, original: Callable[..., Any], ns: Optional[str], name: str) -> Any: ...
+
     # what the registry calls (gymplug._registry)
     def on_miss(self, key: object) -> None: ...
 
@@ -94,6 +99,14 @@ def _in_namespace(namespace: str, args: tuple, kwargs: dict) -> tuple[tuple, dic
 def _lookup_wrapper(link: Link, original: Callable[..., Any], *, import_entry: bool) -> Callable[..., Any]:
     @functools.wraps(original)
     def lookup(id: Any, *args: Any, **kwargs: Any) -> Any:
+        if link.unattached_hit(id):  # the host's own id, nothing attached yet: no plugin is involved
+            try:
+                return original(id, *args, **kwargs)
+            except Exception as exc:
+                manager = link.get()
+                if manager is not None:
+                    manager.annotate(exc, id, None)
+                raise
         manager = link.get() if link.ready else None  # not ready: the host's own import
         if manager is None:
             return original(id, *args, **kwargs)
@@ -124,6 +137,14 @@ def apply(link: Link, registration: ModuleType, *, lazy_registry: bool, rebind: 
     if hasattr(registration, "make_vec"):
         patch.replace("make_vec", _lookup_wrapper(link, registration.make_vec, import_entry=True), modules=rebind)
     patch.replace("spec", _lookup_wrapper(link, registration.spec, import_entry=False), modules=rebind)
+    if hasattr(registration, "find_highest_version"):  # make() reads every registry value for its version warning
+        host_highest = registration.find_highest_version
+
+        @functools.wraps(host_highest)
+        def find_highest_version(ns: Optional[str], name: str) -> Optional[int]:
+            return link.highest_version(host_highest, ns, name)
+
+        patch.replace("find_highest_version", find_highest_version, modules=rebind)
 
     host_register = registration.register
 

@@ -120,7 +120,8 @@ class PendingRegistry(LazyRegistry):
 
     def _load_for(self, key: object) -> None:
         self._attach()
-        LazyRegistry._load_for(self, key)
+        if not dict.__contains__(self, key):  # attaching may have registered it: then it is a hit, as it is after
+            LazyRegistry._load_for(self, key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._attach()

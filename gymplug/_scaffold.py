@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import keyword
 import re
-from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
@@ -150,6 +149,8 @@ EXPLAIN = {
 
 def _installed_version(name: str) -> Optional[str]:
     key = normalize_name(name)
+    from importlib import metadata
+
     for dist in metadata.distributions():
         if normalize_name(dist.metadata["Name"] or "") == key:
             return dist.version

@@ -18,7 +18,8 @@ def test_startup_benchmark_runs(venv):
 
 
 def test_benchmark_suite_runs_at_a_tiny_size():
-    tiny = ["--sizes", "1", "--runs", "1", "--hook-runs", "1", "--sources", "2", "--learn-runs", "1"]
+    tiny = ["--sizes", "1", "--runs", "1", "--hook-runs", "1", "--sources", "2", "--learn-runs", "1", "--mix-runs", "1",
+            "--heavy", "0.05"]
     proc = run([sys.executable, ROOT / "benchmarks" / "bench.py", *tiny, "--host", HOST], timeout=600)
     assert "### N = 1 distributions (10 env ids)" in proc.stdout
     for row in ("floor:", "importlib_metadata.entry_points", "gymplug discover", "pluggy load_setuptools_entrypoints",
@@ -35,6 +36,12 @@ def test_benchmark_suite_runs_at_a_tiny_size():
     kinds = ("| make a learned", "| unknown id", "| unversioned built-in")
     learning = [line.split("|") for line in proc.stdout.splitlines() if line.startswith(kinds)]
     assert len(learning) == 4 and all(len(cells) == 9 for cells in learning), learning
+    for row in ("| whole process: import host; make('CartPole-v1'), hook on / off, median of paired runs (CPU)",
+                "| whole process: import host; make a plugin env (Form A): gymplug / by hand, median of paired runs",
+                "| first miss in a fresh setup: a typo (nothing learned yet) |",
+                "| a typo, the host's own error (hook off) |",
+                "| gymplug list --json --no-import, 5 learned packages"):
+        assert row in proc.stdout, row
     targets = proc.stdout[proc.stdout.index("### Targets"):]
     for row in ("| first make, plugin / built-in (N = 1), attaching included |",
                 f"| import {HOST}, gymplug + N = 1, hook on / off (CPU, paired) |",

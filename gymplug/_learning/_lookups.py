@@ -183,24 +183,7 @@ class Learning:
         if not usable:
             return [], {}
         self._known_once()
-        learned = {s.key: (s, self._learned[s.key]) for s in usable if s.key in self._learned}
-        providers: dict[str, list[str]] = {}
-        for key, (_, item) in learned.items():
-            for env_id in item.ids:
-                providers.setdefault(env_id, []).append(key)
-        entries: list[tuple[Declaration, str, Mapping[str, Any]]] = []
-        clashes: dict[str, list[Declaration]] = {}
-        for env_id, keys in providers.items():
-            if len(keys) > 1:  # drop a provider that has it only because it requires another provider
-                keys = [k for k in keys if not any(name in keys for name, _ in learned[k][0].depends)] or keys
-            if len(keys) > 1:
-                clashes[env_id] = [declaration_of(self.group, *learned[key]) for key in sorted(keys)]
-                continue
-            source, item = learned[keys[0]]
-            fields = item.specs.get(env_id)
-            if fields is not None:
-                entries.append((declaration_of(self.group, source, item), env_id, fields))
-        return entries, clashes
+        return learned_entries(self.group, {s.key: (s, self._learned[s.key]) for s in usable if s.key in self._learned})
 
     def providers(self, env_id: str) -> tuple[list[Declaration], list[Declaration]]:
         """(usable, disabled) declarations of the sources known to provide ``env_id``."""
@@ -362,6 +345,30 @@ class Learning:
         self._orphaned.update((key, thread) for key, (_, thread) in self._importing.items() if thread != me)
         self._importing = {key: busy for key, busy in self._importing.items() if busy[1] == me}
         self._local = threading.local()
+
+
+def learned_entries(
+    group: str, learned: Mapping[str, tuple[Source, Learned]]
+) -> tuple[list[tuple[Declaration, str, Mapping[str, Any]]], dict[str, list[Declaration]]]:
+    """Registry entries and clashes of ``learned`` (source key -> (source, what it registered)): see
+    :meth:`Learning.entries`, which reads them from the store; ``_quick`` reads them at attach."""
+    providers: dict[str, list[str]] = {}
+    for key, (_, item) in learned.items():
+        for env_id in item.ids:
+            providers.setdefault(env_id, []).append(key)
+    entries: list[tuple[Declaration, str, Mapping[str, Any]]] = []
+    clashes: dict[str, list[Declaration]] = {}
+    for env_id, keys in providers.items():
+        if len(keys) > 1:  # drop a provider that has it only because it requires another provider
+            keys = [k for k in keys if not any(name in keys for name, _ in learned[k][0].depends)] or keys
+        if len(keys) > 1:
+            clashes[env_id] = [declaration_of(group, *learned[key]) for key in sorted(keys)]
+            continue
+        source, item = learned[keys[0]]
+        fields = item.specs.get(env_id)
+        if fields is not None:
+            entries.append((declaration_of(group, source, item), env_id, fields))
+    return entries, clashes
 
 
 def _after_fork_in_child() -> None:

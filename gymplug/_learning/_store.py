@@ -24,13 +24,13 @@ import os
 import time
 from typing import Any, Iterable, Iterator, Mapping, Optional, Union
 
-from .._cache import interpreter_file
 from .._entries import Declaration, normalize_name
 from .._locks import FileLock
 from .._log import get_logger
 from .._private import MAX_BYTES, read_private_json, unwritable_reason, write_private_text
 from .._settings import Settings, current
 from ._children import Learned
+from ._quick import FORMAT, store_file
 from ._record import Entry, decode, dump, entry_for, is_text
 from ._sources import Source
 
@@ -48,15 +48,9 @@ __all__ = [
 
 logger = get_logger(__name__)
 
-FORMAT = 2  # 2: keyed on the folder too; depends, specs, modules; failures expire
 RETRY_SECONDS = 600.0  # a stored failure is retried after this long (and whenever its source's state changes)
 _MAX_PER_HOST = 4096  # entries kept per host; the least recently stored go first
 _FORGET_WAIT = 10.0  # seconds `invalidate` waits for a learner to finish before it forgets anyway
-
-
-def store_file(settings: Optional[Settings] = None) -> Optional[str]:
-    """This interpreter's learned store, beside the discovery cache; None when GYMPLUG_CACHE is off."""
-    return interpreter_file("learned", FORMAT, settings)
 
 
 def unkept_reason(settings: Optional[Settings] = None) -> Optional[str]:

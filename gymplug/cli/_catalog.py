@@ -5,10 +5,10 @@ A view of the manager's ledger (:meth:`gymplug._ledger.Ledger.entries`) and of t
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, Iterator, Optional
 
+from .._builtins import imported
 from .._entries import Declaration, Form, normalize_name
 from .._ledger import Status
 
@@ -34,19 +34,40 @@ class EnvRow:
     detail: Optional[str] = None  # why, for broken / conflict / shadowed rows
 
     def to_json(self) -> dict[str, Any]:
-        # Field by field: dataclasses.asdict deep-copies, which was most of `list --json` at 10,000 rows.
-        data = {name: getattr(self, name) for name in _FIELDS}
+        # A copy of its fields (in their order): dataclasses.asdict deep-copies, which was most of
+        # `list --json` at 10,000 rows.
+        data = dict(vars(self))
         data["status"] = self.status.value
         return data
 
 
 _FIELDS = tuple(f.name for f in fields(EnvRow))
+_new = object.__new__
+
+
+def new_row(*values: Any, **named: Any) -> EnvRow:
+    """``EnvRow(*values, **named)``, built as the dataclass's ``__init__`` builds it (every field, in their
+    order), without its ``object.__setattr__`` per field (a frozen dataclass's): a listing makes one per id."""
+    given = _FIELDS[: len(values)]
+    if not _REQUIRED <= len(values) <= len(_FIELDS) or not named.keys() <= _DEFAULTS.keys() or named.keys() & given:
+        return EnvRow(*values, **named)  # its constructor says what is wrong
+    data = dict(_TEMPLATE)
+    data.update(zip(given, values))
+    data.update(named)
+    row = _new(EnvRow)
+    row.__dict__.update(data)
+    return row
+
+
+_DEFAULTS = {f.name: f.default for f in fields(EnvRow) if f.default is not MISSING}
+_REQUIRED = len(_FIELDS) - len(_DEFAULTS)
+_TEMPLATE = {name: _DEFAULTS.get(name) for name in _FIELDS}
 
 
 def _row(host: str, env_id: str, status: Status, declaration: Optional[Declaration], **extra: Any) -> EnvRow:
     if declaration is None:
-        return EnvRow(env_id, host, status, "host", **extra)
-    return EnvRow(
+        return new_row(env_id, host, status, "host", **extra)
+    return new_row(
         env_id,
         host,
         status,
@@ -81,8 +102,8 @@ def catalog(manager: Any, *, builtins: bool = False) -> Iterator[EnvRow]:
             status = Status.LEARNED if placeholders.get(env_id) is spec else Status.LOADED
         else:
             module = _entry_point_module(entry_point)
-            imported = declaration.form is not Form.ENV or (module is not None and module in sys.modules)
-            status = Status.LOADED if imported else Status.DECLARED
+            done = declaration.form is not Form.ENV or (module is not None and imported(manager, module))
+            status = Status.LOADED if done else Status.DECLARED
         rows.append(_row(host, env_id, status, declaration, entry_point=shown))
     hints = manager.loader.hints
     pending = []
@@ -103,12 +124,13 @@ def catalog(manager: Any, *, builtins: bool = False) -> Iterator[EnvRow]:
         else:
             rows.append(_row(host, entry.env_id, entry.status, entry.declaration, detail=entry.detail))
     conflicts = manager.ledger.conflicts
-    for env_id, declaration, entry_point in manager.learning.learned_ids():
+    learned = manager.learned_anything()  # else nothing is to be read of the import sources: no scan
+    for env_id, declaration, entry_point in manager.learning.learned_ids() if learned else ():
         if not dict.__contains__(registry, env_id) and env_id not in conflicts:  # learned, not registered here
             status = Status.DISABLED if declaration.dist.key in disabled else Status.LEARNED
             rows.append(_row(host, env_id, status, declaration, entry_point=entry_point,
                              detail="GYMPLUG_DISABLE" if status is Status.DISABLED else None))
-    for source, item in manager.learning.learned_sources():  # a failed one always; one of no ids with --all
+    for source, item in manager.learning.learned_sources() if learned else ():  # a failed one; with --all, no ids
         if item.error:
             rows.append(_row(host, "*", Status.BROKEN, manager.learning.declaration(source, item),
                              detail=f"learning failed: {item.error}"))

@@ -7,9 +7,8 @@ import functools
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .. import testing
 from .._errors import GymplugError
 from ._args import add_kwargs_options, make_kwargs, non_negative_int
 from ._catalog import PROBLEMS, catalog, plugin_envs
@@ -28,6 +27,9 @@ from ._output import (
     table,
 )
 
+if TYPE_CHECKING:
+    from .. import testing
+
 __all__ = ["Result", "add_parser", "check_one", "rules"]
 
 
@@ -38,6 +40,8 @@ def rules(steps: int) -> list[tuple[str, Callable[..., None]]]:
     ``ConformanceTests``: they cost a new interpreter per env. The env checker is run apart
     (:func:`check_one`): what it warns about is shown, and fails nothing.
     """
+    from .. import testing  # here: it imports multiprocessing and subprocess, which other commands never need
+
     return [
         ("reset/step API", testing.check_api),
         ("seeding", functools.partial(testing.check_seeding, steps=min(steps, 25))),
@@ -71,6 +75,8 @@ def _rule_line(env_id: str, exc: testing.ConformanceError) -> str:
 
 def check_one(host: str, env_id: str, steps: int, kwargs: Optional[dict] = None) -> Result:
     """Every rule on ``env_id``: the first failure, on one line, and the warnings."""
+    from .. import testing
+
     result = Result(env_id, host)
     problem = host_problem(host)  # gym 0.26 with numpy 2 breaks its own checker: name the fix
     checks = [("env checker", None), *rules(steps)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
-from importlib import metadata
+import sys
 from typing import Any, NamedTuple, Optional
 
 from .. import _activation
@@ -61,6 +61,8 @@ def quiet_host_notices() -> None:
 
 
 def dist_version(dist: str) -> Optional[str]:
+    from importlib import metadata  # here: reading metadata costs a listing 30 ms to import
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -80,10 +82,35 @@ def describe_error(exc: BaseException, host: Optional[str]) -> str:
     return f"{line} ({problem})" if problem else line
 
 
-def attach(host: str) -> Any:
-    """Import ``host`` (which attaches gymplug to it) and return its manager."""
-    with stdout_to_stderr():
-        module = importlib.import_module(host)
+class _Heard:
+    """Stands for stderr while a host is imported: writes go on to it, and are kept (its notices)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def attach(host: str, heard: Optional[list[str]] = None) -> Any:
+    """Import ``host`` (which attaches gymplug to it) and return its manager; ``heard`` gets what the import
+    printed (the host's notices: gym's, Gymnasium's), which goes to stderr as ever."""
+    saved = sys.stderr
+    listener = _Heard(saved) if heard is not None else None
+    if listener is not None:
+        sys.stderr = listener
+    try:
+        with stdout_to_stderr():
+            module = importlib.import_module(host)
+    finally:
+        if listener is not None and heard is not None:
+            sys.stderr = saved
+            heard.append("".join(listener.parts))
     manager = _activation.get_manager(host)
     if manager is None:
         raise CommandError(f"gymplug could not attach to {host} {getattr(module, '__version__', '')}".rstrip())

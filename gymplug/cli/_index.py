@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 from .._errors import describe_exception
-from .._learning import invalidate
 from ._hosts import attach, selected_hosts
 from ._output import EXIT_OK, EXIT_PROBLEM, JSON_FORMAT, Progress, emit_json, plural, say, stdout_to_stderr, table
 
@@ -35,6 +34,8 @@ def _row(host: str, source: Any, item: Any) -> dict[str, Any]:
 def cmd_index(args: argparse.Namespace) -> int:
     hosts = selected_hosts(args.host)
     if args.refresh is not None:  # --refresh alone forgets everything; with names, those distributions
+        from .._learning import invalidate  # here: the other commands need none of the learning machinery
+
         invalidate(keys=args.refresh or None)
     progress = Progress(quiet=args.quiet, json=args.json)
     results: list[dict[str, Any]] = []

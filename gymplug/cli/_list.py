@@ -8,10 +8,11 @@ import difflib
 import fnmatch
 import inspect
 import sys
-from importlib import metadata
 from typing import Any, Optional
 
+from .. import _builtins
 from .._entries import Form, normalize_name
+from .._settings import current
 from ._catalog import PROBLEMS, EnvRow, catalog, owner_of
 from ._hosts import attach, find_env, selected_hosts
 from ._output import (
@@ -41,6 +42,8 @@ def matches(row: EnvRow, pattern: Optional[str], plugin: Optional[str]) -> bool:
 
 def installed_version(name: str) -> Optional[str]:
     """The version of the installed distribution ``name`` (any spelling), or None."""
+    from importlib import metadata
+
     key = normalize_name(name)
     for dist in metadata.distributions():
         if normalize_name(dist.metadata["Name"] or "") == key:
@@ -62,7 +65,17 @@ def cmd_list(args: argparse.Namespace) -> int:
     hosts = selected_hosts(args.host)
     everything: list[EnvRow] = []
     for host in hosts:
-        manager = attach(host)
+        # --no-import runs no plugin code: then the host's own ids may be those kept from its last import
+        kept = _builtins.stand_in(host, current(), bool(args.quiet)) if args.no_import else None
+        if kept is not None:
+            manager, printed = kept
+            sys.stderr.write(printed)  # the host's notices, as its import would have printed them
+        else:
+            before = None if host in sys.modules else set(sys.modules)
+            heard: list[str] = []
+            manager = attach(host, heard)
+            if args.no_import and before is not None:
+                _builtins.remember(host, manager, before, current(), heard[0], bool(args.quiet))
         if not args.no_import:
             with stdout_to_stderr():
                 manager.load_all()

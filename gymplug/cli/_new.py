@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Optional
 
@@ -33,6 +32,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def _source_tree() -> Optional[Path]:
     """The source tree gymplug runs from when no installed distribution provides it (PYTHONPATH, a checkout)."""
+    from importlib import metadata  # here: the other commands never read metadata through it
+
     try:
         metadata.distribution("gymplug")
         return None

@@ -124,13 +124,14 @@ def emit_json(data: dict[str, Any]) -> None:
     ``json.dumps(indent=...)`` would take the pure-Python encoder, which was half of
     ``gymplug list --json`` at 10,000 rows; each line here is the C encoder's.
     """
+    encode = json.JSONEncoder(default=str).encode  # one encoder: json.dumps(default=) makes one per call
     parts = []
     for key, value in data.items():
         if isinstance(value, list) and value:
-            items = ",\n    ".join(json.dumps(item, default=str) for item in value)
-            parts.append(f"  {json.dumps(key)}: [\n    {items}\n  ]")
+            items = ",\n    ".join(map(encode, value))
+            parts.append(f"  {encode(key)}: [\n    {items}\n  ]")
         else:
-            parts.append(f"  {json.dumps(key)}: {json.dumps(value, default=str)}")
+            parts.append(f"  {encode(key)}: {encode(value)}")
     sys.stdout.write("{\n" + ",\n".join(parts) + "\n}\n")
 
 
