@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from . import _locks
 from ._entries import Declaration, Form, provides, split_env_id
@@ -152,59 +152,6 @@ class Loader:
             return
         if self.policy.claim(id, owner):
             self.raw.store(id, spec)
-
-    def register_entries(self, declarations: list[Declaration]) -> None:
-        """Register Form A entries, each as its own distribution's: their ids and values are validated.
-
-        Hot (10,000s of ids at attach): the common case, an id nobody has and no namespace keeper
-        refuses, is decided here under one hold of the ledger's lock; every other goes through
-        :meth:`ClaimPolicy.claim`, which records conflicts and shadowing.
-        """
-        env_spec, claim, store = self.host.spec_maker(), self.policy.claim, self.raw.store
-        registry, ledger, keepers = self.raw.data, self.ledger, self.policy.namespaces
-        owners, conflicts, has, put = ledger.owners, ledger.conflicts, dict.__contains__, dict.__setitem__
-        with ledger.lock:
-            for declaration in declarations:
-                env_id = declaration.name
-                try:
-                    spec = env_spec(env_id, declaration.value)
-                except Exception as exc:
-                    self.policy.refuse(declaration, env_id, f"invalid options: {one_line(exc)}")
-                    continue
-                if keepers and "/" in env_id or env_id in owners or env_id in conflicts or has(registry, env_id):
-                    if claim(env_id, declaration):
-                        store(env_id, spec)
-                else:
-                    owners[env_id] = declaration
-                    put(registry, env_id, spec)
-
-    def register_learned(
-        self, entries: list[tuple[Declaration, str, Mapping[str, Any]]], clashes: Mapping[str, list[Declaration]]
-    ) -> None:
-        """Register learned ids as native specs, each its source's: placeholders that making one replaces
-        with what its package registers. Ids two sources provide are conflicts, as for entries; an id the
-        host already has, or whose fields this host release does not take, stays a hint."""
-        ledger, keepers = self.ledger, self.policy.namespaces
-        with ledger.lock:
-            for env_id, claims in clashes.items():
-                if env_id not in ledger.owners and env_id not in ledger.conflicts and not self.raw.has(env_id):
-                    ledger.conflicts[env_id] = list(claims)
-        for declaration, env_id, fields in entries:
-            owner = ledger.owners.get(env_id)
-            if owner is not None and owner.dist.key == declaration.dist.key:
-                continue  # registered already: its placeholder, or what its package registered
-            if env_id in ledger.conflicts or (self.raw.has(env_id) and owner is None):
-                continue
-            try:
-                spec = self.host.env_spec(env_id, **fields)
-            except Exception:  # noqa: BLE001 - learned under another release of the host: a hint only
-                continue
-            if (keepers and "/" in env_id or env_id in ledger.owners) and not self.policy.claim(env_id, declaration):
-                continue
-            with ledger.lock:
-                ledger.owners[env_id] = declaration
-                self.placeholders[env_id] = spec
-                self.raw.store(env_id, spec)
 
     def take_placeholder(self, env_id: object) -> None:
         """``env_id`` is being registered: a learned placeholder of it goes first, silently (no "Overriding")."""

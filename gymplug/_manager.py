@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
-from . import _locks
+from . import _bulk, _locks
 from ._claims import ClaimPolicy
 from ._discovery import Discovery, discover, path_state, paused_gc
 from ._entries import Declaration, Form, split_env_id
@@ -126,7 +126,7 @@ class HostManager:
                     self.policy.reserve(declaration.namespace, declaration.dist.key)
                 if load_plugins:
                     self.loader.add(declaration)
-        self.loader.register_entries(env_entries)
+        _bulk.register_entries(self.loader, env_entries)
 
     def _take_in_installs(self) -> None:
         """A miss: if a sys.path directory changed since attach (a distribution installed into the running
@@ -170,7 +170,7 @@ class HostManager:
         except Exception as exc:  # noqa: BLE001 - a broken store or metadata must not break attaching
             logger.info("learned environments not registered: %s", one_line(exc))
             return
-        self.loader.register_learned(entries, clashes)
+        _bulk.register_learned(self.loader, entries, clashes)
 
     def _learned_entries(self) -> tuple[list, dict]:
         """``Learning.entries()``, read as cheaply as is exact: nothing more than the store when it holds
