@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -32,7 +31,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import firstuse  # this script's directory is on sys.path
+import clock  # this script's directory is on sys.path
+import firstuse
 import learning
 import practitioner
 from learning import clean_env
@@ -104,17 +104,7 @@ def sampled(*commands: tuple[str, dict[str, str]], runs: int) -> list[tuple[list
     """Wall time and CPU time (user + system, from the child's rusage) of each ``python -c code`` in
     fresh processes, every run, the commands taking turns run by run, so that a noisy stretch of a
     shared machine falls on all of them alike. CPU time hardly sees the other users of the machine."""
-    samples: list[tuple[list[float], list[float]]] = [([], []) for _ in commands]
-    for _ in range(runs):
-        for (code, env), (walls, cpus) in zip(commands, samples):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], env=env, check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=TIMEOUT)
-            walls.append(time.perf_counter() - start)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    return samples
+    return clock.sampled(commands, runs, TIMEOUT)
 
 
 def timed(*commands: tuple[str, dict[str, str]], runs: int) -> list[float]:

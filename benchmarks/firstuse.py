@@ -14,13 +14,12 @@ children), so that a noisy stretch of a shared machine falls on both sides of a 
 
 from __future__ import annotations
 
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+import clock as clocked  # this script's directory is on sys.path
 
 TIMEOUT = 600
 MAKE_BUILTIN = "import {host}; {host}.make('CartPole-v1')"
@@ -36,17 +35,7 @@ LOOKUP_ROW = "whole process: import host; one lookup of a plugin id"
 
 def sampled(commands: list[tuple[str, dict[str, str]]], runs: int) -> list[tuple[list[float], list[float]]]:
     """Wall and CPU seconds (the process and its children) of each ``python -c`` command, taking turns."""
-    samples: list[tuple[list[float], list[float]]] = [([], []) for _ in commands]
-    for _ in range(runs):
-        for (code, env), (walls, cpus) in zip(commands, samples):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], env=env, check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=TIMEOUT)
-            walls.append(time.perf_counter() - start)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    return samples
+    return clocked.sampled(commands, runs, TIMEOUT)
 
 
 def _paired(a: list[float], b: list[float]) -> float:

@@ -17,22 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import clock  # this script's directory is on sys.path
 
 TIMEOUT = 1800  # seconds one gallery may take
 TARGET_FIRST = 0.3  # seconds per env, first run
 TARGET_SECOND = 2.0  # seconds, the whole second run
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def gallery(python: str, plugin: str, out: Path, cache: Path, jobs: int, steps: int) -> tuple[tuple[float, float], dict]:
@@ -40,9 +35,8 @@ def gallery(python: str, plugin: str, out: Path, cache: Path, jobs: int, steps: 
     env = {**os.environ, "GYMPLUG_CACHE_DIR": str(cache)}
     command = [python, "-m", "gymplug", "gallery", "--plugin", plugin, "--out", str(out), "--jobs", str(jobs),
                "--steps", str(steps), "--json"]
-    started, cpu = time.perf_counter(), _cpu()
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT)
-    seconds = (time.perf_counter() - started, _cpu() - cpu)
+    proc = clock.run(command, env=env, timeout=TIMEOUT)
+    seconds = (proc.wall, proc.cpu)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"gymplug gallery failed ({proc.returncode}):\n{proc.stderr}")
     return seconds, json.loads(proc.stdout)

@@ -20,15 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import clock  # this script's directory is on sys.path
 from learning import clean_env
 
 TIMEOUT = 600
@@ -103,19 +102,14 @@ def probe(code: str, env: dict[str, str], log: Path) -> tuple[float, float, floa
     """One fresh process: (its wall time, CPU time of it and its children, the seconds it reports, site modules it
     imported, learning children that imported one)."""
     log.unlink(missing_ok=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], env={**env, "GYMPLUG_BENCH_IMPORTS": str(log)},
-                          capture_output=True, text=True, timeout=TIMEOUT)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = clock.run([sys.executable, "-c", code], env={**env, "GYMPLUG_BENCH_IMPORTS": str(log)}, timeout=TIMEOUT)
     if proc.returncode != 0:
         raise RuntimeError(f"failed: {code}\n{proc.stderr}")
     spent, pid = json.loads(proc.stdout.strip().splitlines()[-1])
     lines = [line.split() for line in log.read_text().splitlines()] if log.exists() else []
     here = sum(1 for _, at in lines if int(at) == pid)
     children = len({at for _, at in lines if int(at) != pid})
-    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, spent, here, children
+    return proc.wall, proc.cpu, spent, here, children
 
 
 def lookup(host: str, call: str) -> str:
