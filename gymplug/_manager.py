@@ -191,13 +191,6 @@ class HostManager:
             return self.learning.entries()
         return _quick.learned_at_attach(self.host.name, keys, folders, settings)
 
-    def learned_anything(self) -> bool:
-        """Does the learned store hold an import source's entry for this host? If not, no listing of learned ids
-        or sources needs to find the sources (a read of every distribution's METADATA)."""
-        from ._learning import _quick
-
-        return bool(_quick.stored_keys(self.host.name, self.settings or current()))
-
     def activate_registry(self) -> None:
         """Attached: the registry's reads are the dict's own again, and only misses load (see _registry)."""
         from ._registry import LazyRegistry, PendingRegistry

@@ -10,7 +10,9 @@ from typing import Any, Iterator, Optional
 
 from .._builtins import imported
 from .._entries import Declaration, Form, normalize_name
+from .._learning import _quick
 from .._ledger import Status
+from .._settings import current
 
 __all__ = ["PROBLEMS", "EnvRow", "Status", "catalog", "owner_of", "plugin_envs"]
 
@@ -124,7 +126,9 @@ def catalog(manager: Any, *, builtins: bool = False) -> Iterator[EnvRow]:
         else:
             rows.append(_row(host, entry.env_id, entry.status, entry.declaration, detail=entry.detail))
     conflicts = manager.ledger.conflicts
-    learned = manager.learned_anything()  # else nothing is to be read of the import sources: no scan
+    # Does the learned store hold an import source's entry for this host? If not, nothing is to be read of
+    # the import sources: no scan of every distribution's METADATA.
+    learned = bool(_quick.stored_keys(manager.host.name, manager.settings or current()))
     for env_id, declaration, entry_point in manager.learning.learned_ids() if learned else ():
         if not dict.__contains__(registry, env_id) and env_id not in conflicts:  # learned, not registered here
             status = Status.DISABLED if declaration.dist.key in disabled else Status.LEARNED
