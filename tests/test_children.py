@@ -401,6 +401,44 @@ def test_a_child_that_dies_says_how(tmp_path: Path, how: str, expected: str, tra
     assert gone(list(pids(tmp_path, "gp_dies").values()), within=2)
 
 
+@posix
+def test_stderr_written_before_the_watchers_status_is_kept_whichever_pipe_is_read_first() -> None:
+    """The importer's last words are in the stderr pipe before the watcher's status is on stdout; read in one
+    poll, stdout first, they were dropped (a status made every later read of stderr a no-op)."""
+    from gymplug._learning._supervise import Child
+
+    code = ("import os, sys; os.write(2, b'last words\\n'); "
+            "os.write(1, b'\\nW' + b'{\\\"exit\\\": 3}' + b'\\n')")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.wait(timeout=30)
+        child = Child(0, proc, time.monotonic(), time.monotonic() + 30, False, 1 << 20)
+        child.read(proc.stdout.fileno())  # type: ignore[union-attr]
+        assert child.status == {"exit": 3}
+        child.read(proc.stderr.fileno())  # type: ignore[union-attr]
+        assert bytes(child.err) == b"last words\n"
+    finally:
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+
+
+@posix
+def test_the_watcher_never_signals_its_importer_once_reaped(tmp_path: Path) -> None:
+    """After reporting the importer's exit, the watcher ends its session: it killed the reaped importer's id
+    first, which raised ProcessLookupError (a traceback in place of the importer's last words, and the
+    session left alive) and could have hit another process that got the number."""
+    from gymplug._learning._supervise import CHILD
+
+    last_words = "import os, sys\nprint('last words', file=sys.stderr, flush=True)\nos._exit(3)\n"
+    src = source(tmp_path, "gp_reaped", last_words)
+    work = _children._Round(HOST, [Job(src)], time.monotonic() + 60, 20.0, [str(tmp_path), *sys.path], None)
+    proc = subprocess.run([sys.executable, CHILD, work.args(Job(src), 20.0, -1, True)], env=work.env,
+                          capture_output=True, text=True, timeout=60, start_new_session=True)  # as learning starts it
+    assert proc.stdout.endswith('\nW{"exit":3}\n'), proc.stdout
+    assert proc.stderr == "last words\n"
+    assert proc.returncode == -signal.SIGKILL  # the watcher ends with its session, as it always meant to
+
+
 def test_a_child_that_cannot_start_is_transient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_children, "interpreter", lambda: str(tmp_path / "python3"))
     [item] = learn(tmp_path, source(tmp_path, "gp_unstarted", "pass\n"))

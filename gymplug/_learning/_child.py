@@ -267,12 +267,20 @@ def _watch(args: dict) -> None:
     import select
     import signal
 
-    pid = 0
+    pid, reaped = 0, False
 
     def die() -> None:
-        if pid > 0:  # the importer by its id too: it may have left the group (setsid)
-            os.kill(pid, signal.SIGKILL)
-        os.killpg(0, signal.SIGKILL)  # this session's group: the importer, what it started, and this watcher
+        # The importer by its id too (it may have left the group: setsid), but never once reaped: its id may
+        # be another process's by then (and killing it raised here, a traceback in place of its last words).
+        if pid > 0 and not reaped:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.killpg(0, signal.SIGKILL)  # this session's group: the importer, what it started, and this watcher
+        except OSError:
+            pass
         _exit(137)
 
     wake_r, wake_w = os.pipe()
@@ -330,6 +338,7 @@ def _watch(args: dict) -> None:
             break
         done, code = os.waitpid(pid, os.WNOHANG)
         if done:
+            reaped = True
             status = {"exit": os.waitstatus_to_exitcode(code)}
     raw = b"\nW" + _encode(status).encode("ascii") + b"\n"
     while raw:

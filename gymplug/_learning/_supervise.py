@@ -54,9 +54,12 @@ class Child:
     def read(self, fd: int) -> None:
         """Take what ``fd`` holds now (linear in all it says): done at the report's end or the watcher's status."""
         role = self.roles[fd]
+        if role == "err":
+            self.read_err()
+            return
         if role == "pid":
             self.gone = True
-            fd, role = self.proc.stdout.fileno(), "out"  # type: ignore[union-attr]
+            fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
         while not (self.status is not None or self.reported or self.overflow):
             try:
                 data = os.read(fd, 1 << 20)
@@ -65,13 +68,8 @@ class Child:
             except OSError:
                 data = b""
             if not data:
-                self.gone = self.gone or role == "out"
+                self.gone = True
                 return
-            if role == "err":
-                self.err += data
-                if len(self.err) > 2 * _MAX_STDERR:
-                    del self.err[:-_MAX_STDERR]
-                continue
             seen = len(self.out)
             self.out += data
             # The report, one line first on the pipe, is all that counts once complete (the watcher's line
@@ -86,6 +84,21 @@ class Child:
                 except (ValueError, RecursionError):
                     status = None
                 self.status = status if isinstance(status, dict) else {}
+
+    def read_err(self) -> None:
+        """Take what stderr holds now, whether or not the child is done: what it printed before it exited is in
+        the pipe before the watcher's status is, and a status read first must not lose those last words."""
+        fd = self.proc.stderr.fileno()  # type: ignore[union-attr]
+        for _ in range(16):  # bounded: a child that prints without end must not hold the loop (the tail is kept)
+            try:
+                data = os.read(fd, 1 << 20)
+            except (BlockingIOError, OSError):
+                return
+            if not data:
+                return
+            self.err += data
+            if len(self.err) > 2 * _MAX_STDERR:
+                del self.err[:-_MAX_STDERR]
 
     def kill(self) -> None:
         """Kill the watcher's group: while the watcher is unreaped, its id names no other group."""
@@ -168,6 +181,7 @@ def run_watched(work: "_Round", python: str, parallel: int, stop_when: Optional[
             now = time.monotonic()
             for child in [c for c in running if c.done or now >= c.ends]:
                 running.remove(child)
+                child.read_err()  # before the kill: a status read in the same poll leaves stderr unread
                 child.kill()
                 for fd in child.roles:
                     poller.unregister(fd)
