@@ -58,6 +58,10 @@ class LazyRegistry(dict):
     plugins of the id's namespace (and root plugins), then look again.
 
     Iteration never loads anything: the hosts iterate ``values()`` on every ``make``.
+
+    ``values()`` is a list, taken at once: the hosts' ``register`` and ``make`` walk it in Python code,
+    and plugins loading in other threads (which gymplug makes possible) insert meanwhile; a live view
+    then raised "dictionary changed size during iteration" in whichever of them walked it.
     """
 
     __slots__ = ("manager",)
@@ -93,6 +97,9 @@ class LazyRegistry(dict):
     def __setitem__(self, key: Any, value: Any) -> None:
         if self.manager is None or self.manager.allow_set(key):
             dict.__setitem__(self, key, value)
+
+    def values(self) -> Any:
+        return list(dict.values(self))  # one C call: no other thread runs while it is taken
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickles (and deep-copies) as the plain dict it stands for.
@@ -175,7 +182,7 @@ class PendingRegistry(LazyRegistry):
 
     def values(self) -> Any:
         self._attach()
-        return dict.values(self)
+        return LazyRegistry.values(self)
 
     def items(self) -> Any:
         self._attach()
