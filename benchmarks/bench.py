@@ -51,18 +51,7 @@ MAKE_ATTACHED = "make of a plugin env (Form A), registry attached before the clo
 LISTING = "gymplug list --json --no-import"
 RATIO = "(a ratio)"
 
-ENV_MODULE = """\
-import {host}
-from {host} import spaces
-class Env({host}.Env):
-    def __init__(self, render_mode=None):
-        self.observation_space = spaces.Discrete(2)
-        self.action_space = spaces.Discrete(2)
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        return 0, {{}}
-    def step(self, action):
-        return 0, 0.0, True, False, {{}}
+ENV_MODULE = learning.ENV_CLASS + """\
 for _i in range({n}):  # one class per id: loaders such as pluggy's refuse the same object twice
     globals()[f"Env{{_i}}"] = type(f"Env{{_i}}", (Env,), {{}})
 """

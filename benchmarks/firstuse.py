@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import sys
 from pathlib import Path
 
 import clock as clocked  # this script's directory is on sys.path

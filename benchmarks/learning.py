@@ -29,16 +29,12 @@ TIMEOUT = 600  # seconds any one measured process may take
 GROUP = {"gym": "gym.envs", "gymnasium": "gymnasium.envs"}
 PREFIXES = ("bench_src_", "bench_root_")
 
-PLUGIN_MODULE = """\
-import os
+#: The env every synthetic plugin of the benchmarks defines (a template for ``.format(host=...)``).
+ENV_CLASS = """\
 import {host}
 from {host} import spaces
-_log = os.environ.get("GYMPLUG_BENCH_IMPORTS")
-if _log:
-    with open(_log, "a") as _file:
-        _file.write(__name__ + "\\n")
 class Env({host}.Env):
-    def __init__(self, render_mode=None):
+    def __init__(self, render_mode=None, **kwargs):
         self.observation_space = spaces.Discrete(2)
         self.action_space = spaces.Discrete(2)
     def reset(self, *, seed=None, options=None):
@@ -47,6 +43,13 @@ class Env({host}.Env):
     def step(self, action):
         return 0, 0.0, True, False, {{}}
 """
+PLUGIN_MODULE = """\
+import os
+_log = os.environ.get("GYMPLUG_BENCH_IMPORTS")
+if _log:
+    with open(_log, "a") as _file:
+        _file.write(__name__ + "\\n")
+""" + ENV_CLASS
 SOURCE_TAIL = """\
 from {host}.envs.registration import register
 register(id="BenchSource{i}-v0", entry_point="bench_src_{i}:Env")

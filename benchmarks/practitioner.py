@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import clock  # this script's directory is on sys.path
-from learning import clean_env
+from learning import ENV_CLASS, clean_env
 
 TIMEOUT = 600
 GROUP = {"gym": "gym.envs", "gymnasium": "gymnasium.envs"}
@@ -43,19 +43,6 @@ import time as _time
 _end = _time.process_time() + {seconds!r}
 while _time.process_time() < _end:  # what importing a large native library costs, in CPU time
     pass
-"""
-ENV = """\
-import {host}
-from {host} import spaces
-class Env({host}.Env):
-    def __init__(self, render_mode=None, **kwargs):
-        self.observation_space = spaces.Discrete(2)
-        self.action_space = spaces.Discrete(2)
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        return 0, {{}}
-    def step(self, action):
-        return 0, 0.0, True, False, {{}}
 """
 REGISTER = """\
 from {host}.envs.registration import register
@@ -84,7 +71,7 @@ def build_site(root: Path, host: str, heavy: float) -> Path:
         if module == "bench_sb3":
             code += "import bench_torch\n"
         if count:
-            code += ENV.format(host=host) + REGISTER.format(host=host, count=count, prefix=prefix, module=module)
+            code += ENV_CLASS.format(host=host) + REGISTER.format(host=host, count=count, prefix=prefix, module=module)
         (site / f"{module}.py").write_text(code)
         info = site / f"{module}-1.0.dist-info"
         info.mkdir()

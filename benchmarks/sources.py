@@ -64,7 +64,7 @@ def build_site(root: Path, count: int, host: str) -> Path:
         elif i % 50 == 1:
             requires = [f"bench-dist-{i - 1:04d}", "numpy"]  # a chain: this -> a source -> the host
         else:
-            requires = ["numpy>=1.21", f"requests; extra == 'http'", "typing-extensions; python_version < '3.11'"]
+            requires = ["numpy>=1.21", "requests; extra == 'http'", "typing-extensions; python_version < '3.11'"]
         folder = site / f"{module}-1.0.0.dist-info"
         folder.mkdir()
         headers = "".join(f"Requires-Dist: {r}\n" for r in requires)
