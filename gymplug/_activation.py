@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import _gymplug_startup
 
 from . import _locks
-from ._hosts import HOSTS, facts
+from ._hosts import facts
 from ._patch import apply
 from ._registry import PendingRegistry
 from ._settings import current
@@ -245,10 +245,10 @@ def activate() -> None:
         return
     _gymplug_startup.install(force=True)
     with _lock:
-        for host, host_facts in HOSTS.items():
-            name = host_facts.registration_module
-            if host in _links or name not in sys.modules or name in _gymplug_startup.hooked:
+        for name, (host, part) in _gymplug_startup.HOOKED.items():
+            if part != "registration" or host in _links or name not in sys.modules or name in _gymplug_startup.hooked:
                 continue
+            host_facts = facts(host)
             registration = sys.modules[name]
             # gym 0.26 and Gymnasium 0.26-0.29 have run their own eager loader at import: every plugin is in
             eager = host_facts.eager_loader_in(registration) is not None

@@ -12,32 +12,34 @@ from __future__ import annotations
 import functools
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # only the type checker needs the Protocol: not built as the host is imported
+    from typing import Protocol
+
     from ._manager import HostManager
 
+    class Link(Protocol):
+        """What the patch needs of a host's link to gymplug (``_activation.HostLink``)."""
 
-class Link(Protocol):
-    """What the patch needs of a host's link to gymplug (``_activation.HostLink``)."""
+        host: str
+        #: False while the host registers its built-ins: the wrappers then only call the host
+        ready: bool
 
-    host: str
-    #: False while the host registers its built-ins: the wrappers then only call the host
-    ready: bool
+        def get(self) -> Optional["HostManager"]: ...
 
-    def get(self) -> Optional["HostManager"]: ...
+        # lookups answered before attaching
+        def unattached_hit(self, env: object) -> bool: ...
 
-    # lookups answered before attaching
-    def unattached_hit(self, env: object) -> bool: ...
+        def highest_version(self, original: Callable[..., Any], ns: Optional[str], name: str) -> Any: ...
 
-    def highest_version(self, original: Callable[..., Any], ns: Optional[str], name: str) -> Any: ...
+        # what the registry calls (gymplug._registry)
+        def on_miss(self, key: object) -> None: ...
 
-    # what the registry calls (gymplug._registry)
-    def on_miss(self, key: object) -> None: ...
+        def allow_set(self, key: object) -> bool: ...
 
-    def allow_set(self, key: object) -> bool: ...
+        def attach_registry(self) -> None: ...
 
-    def attach_registry(self) -> None: ...
 
 __all__ = ["HostPatch", "apply"]
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Optional
 
 __all__ = ["LazyRegistry", "PendingRegistry", "RawRegistry"]
 
 _MISSING = object()
 
 
-class _Manager(Protocol):
-    def on_miss(self, key: object) -> None: ...
+if TYPE_CHECKING:  # only the type checker needs the Protocol: not built as the host is imported
+    from typing import Protocol
 
-    def allow_set(self, key: object) -> bool: ...
+    class _Manager(Protocol):
+        def on_miss(self, key: object) -> None: ...
 
-    def attach_registry(self) -> None: ...
+        def allow_set(self, key: object) -> bool: ...
+
+        def attach_registry(self) -> None: ...
 
 
 class RawRegistry:

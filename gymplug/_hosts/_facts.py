@@ -6,7 +6,7 @@ import importlib
 import re
 import sys
 from types import ModuleType
-from typing import NamedTuple, Optional
+from typing import Optional
 
 from .. import _locks
 
@@ -29,31 +29,52 @@ def _first_in(module: ModuleType, names: tuple[str, ...]) -> Optional[str]:
     return next((name for name in names if hasattr(module, name)), None)
 
 
-class HostFacts(NamedTuple):
+class HostFacts:
     """One host's names and quirks. Adding a host is one module that defines ``FACTS``.
 
     A name that differs between the host's releases is a tuple of every name it has had, newest
     first; the ``*_in(registration)`` methods pick the one the installed release has, by ``hasattr``
     on its registration module (exact, and nothing more is imported).
+
+    A plain class, not a NamedTuple: it is built as a host is imported, and creating a NamedTuple
+    class takes about 0.1 ms.
     """
 
-    #: the import name of the host's top package, and how gymplug names the host
-    name: str
-    #: the entry-point group its plugins declare environments in
-    group: str
-    #: the registration module's function that imports a "module:attr" string, under each of its names
-    load_names: tuple[str, ...]
-    #: the requirements a plugin for this host lists (the scaffold and the tests use them)
-    requirements: tuple[str, ...]
-    #: the eager entry-point loader the host runs at import (which gymplug replaces), under each of its
-    #: names; a release that has none of them loads no plugins at import
-    eager_loaders: tuple[str, ...] = ()
-    #: the first numpy major version the host does not work with, if any
-    numpy_below: Optional[int] = None
-    #: the first release of the host that works with numpy ``numpy_below`` (None: no release does)
-    numpy_fixed_in: Optional[str] = None
-    #: the module of gymplug's errors flavoured with this host's error base
-    flavour: str = ""
+    __slots__ = ("name", "group", "load_names", "requirements", "eager_loaders", "numpy_below", "numpy_fixed_in",
+                 "flavour")
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        group: str,
+        load_names: tuple[str, ...],
+        requirements: tuple[str, ...],
+        eager_loaders: tuple[str, ...] = (),
+        numpy_below: Optional[int] = None,
+        numpy_fixed_in: Optional[str] = None,
+        flavour: str = "",
+    ) -> None:
+        #: the import name of the host's top package, and how gymplug names the host
+        self.name = name
+        #: the entry-point group its plugins declare environments in
+        self.group = group
+        #: the registration module's function that imports a "module:attr" string, under each of its names
+        self.load_names = load_names
+        #: the requirements a plugin for this host lists (the scaffold and the tests use them)
+        self.requirements = requirements
+        #: the eager entry-point loader the host runs at import (which gymplug replaces), under each of its
+        #: names; a release that has none of them loads no plugins at import
+        self.eager_loaders = eager_loaders
+        #: the first numpy major version the host does not work with, if any
+        self.numpy_below = numpy_below
+        #: the first release of the host that works with numpy ``numpy_below`` (None: no release does)
+        self.numpy_fixed_in = numpy_fixed_in
+        #: the module of gymplug's errors flavoured with this host's error base
+        self.flavour = flavour
+
+    def __repr__(self) -> str:
+        return f"HostFacts(name={self.name!r}, group={self.group!r})"
 
     @property
     def registration_module(self) -> str:
