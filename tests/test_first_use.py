@@ -32,6 +32,7 @@ print(json.dumps({{
     "warnings": sorted(str(w.message) for w in caught),
     "attached": type(registration.registry).__name__ != "PendingRegistry",
     "manager": "gymplug._manager" in sys.modules,
+    "modules": sorted(name for name in sys.modules if name.startswith("gymplug")),
 }}))
 """
 ATTACH_FIRST = "len({host}.envs.registry)"
@@ -104,3 +105,15 @@ def test_a_built_in_whose_make_fails_raises_as_before(tmp_path: Path) -> None:
     env = {"PYTHONPATH": str(site), "GYMPLUG_CACHE_DIR": str(tmp_path / "cache")}
     out = run([sys.executable, "-c", code], env=env, timeout=120).stdout.split()
     assert out == ["TypeError", "True"]
+
+
+def test_the_first_make_of_a_built_in_imports_only_the_hook_and_the_cache_s_reader(tmp_path: Path) -> None:
+    """What the startup hook and the version warning's answer import, and nothing else: not the other host's
+    facts, not discovery, not the manager (each module is import time that every user of a host pays)."""
+    site = plugin_site(tmp_path, ["Other-v0"])
+    cache = tmp_path / "cache"
+    first_use(site, cache, "spec('CartPole-v1')", ATTACH_FIRST)  # fills the discovery cache
+    found = first_use(site, cache, "make('CartPole-v1')")
+    hook = {"_activation", "_locks", "_hosts", "_hosts._facts", f"_hosts._{HOST}", "_patch", "_registry", "_settings"}
+    reader = {"_cache", "_log", "_private", "_version"}
+    assert found["modules"] == sorted(["gymplug", *(f"gymplug.{name}" for name in hook | reader)])

@@ -46,3 +46,26 @@ def test_verbose_log_lines_escape_terminal_control_characters(capsys):
     record = logging.LogRecord("gymplug.x", logging.WARNING, __file__, 1, "plugin says %s", ("\x1b[2J\x07hi",), None)
     line = _EscapingFormatter("%(message)s").format(record)
     assert "\x1b" not in line and "\x07" not in line and "\\x1b[2J\\x07hi" in line
+
+
+def test_settings_compare_copy_and_pickle_by_value(monkeypatch):
+    """Settings is a plain class (cheaper to build at a host's import than a NamedTuple): it keeps the
+    NamedTuple's contract that discovery, the learned store and the tests rely on."""
+    import copy
+    import pickle
+
+    monkeypatch.setenv("GYMPLUG_DISABLE", " gym_Foo, bar.baz  qux ")
+    monkeypatch.setenv("GYMPLUG_LEARN", "off")
+    settings = Settings.from_environ()
+    assert settings.disable == frozenset({"gym-foo", "bar-baz", "qux"})
+    assert settings.disable_raw == ("gym_Foo", "bar.baz", "qux") and settings.learn is False
+    assert settings == Settings.from_environ() and hash(settings) == hash(Settings.from_environ())
+    changed = settings._replace(learn=True)
+    assert changed.learn is True and changed.disable == settings.disable and changed != settings
+    assert settings.learn is False  # the original is untouched
+    assert pickle.loads(pickle.dumps(settings)) == settings == copy.copy(settings)
+    assert "learn=False" in repr(settings)
+    with pytest.raises(TypeError):
+        settings._replace(no_such_field=1)
+    monkeypatch.delenv("GYMPLUG_DISABLE")
+    assert Settings.from_environ().disable == frozenset() and Settings.from_environ().disable_raw == ()
