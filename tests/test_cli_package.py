@@ -107,3 +107,35 @@ def test_the_exit_statuses_are_listed_once_in_the_help_and_the_reference():
     reference = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| (\d+) \|", reference, re.M)
     assert rows == [code for code, _ in EXIT_STATUSES] == ["0", "1", "2", "130", "141"]
+
+
+def test_a_command_imports_its_own_module_only():
+    import subprocess
+
+    code = ("import sys, gymplug.cli\nparser = gymplug.cli.build_parser('list')\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('gymplug.cli.'))))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                                check=True).stdout.split())
+    assert "gymplug.cli._list" in loaded
+    assert not loaded & {f"gymplug.cli.{name}" for name in ("_check", "_run", "_index", "_gallery", "_doctor", "_new")}
+
+
+@pytest.mark.parametrize("argv", [
+    ["list"], ["-v", "list", "--json"], ["-q", "-v", "info", "CartPole-v1", "--json"], ["check", "--host", "gym"],
+    ["run", "foo-v0", "--episodes", "2"], ["index", "--refresh"], ["gallery", "out"], ["doctor", "--json"],
+    ["new", "gymplug-x"], ["-vv", "list", "--all"],
+])
+def test_the_parser_of_one_command_reads_its_arguments_as_the_whole_parser_does(argv):
+    from gymplug.cli._main import _command
+
+    command = _command(argv)
+    assert command == next(arg for arg in argv if not arg.startswith("-"))
+    assert vars(gymplug.cli.build_parser(command).parse_known_args(argv)[0]) == vars(
+        gymplug.cli.build_parser().parse_known_args(argv)[0])
+
+
+@pytest.mark.parametrize("argv", [[], ["-h"], ["--version"], ["nope"], ["--host", "gym", "list"], ["-h", "list"]])
+def test_anything_but_a_command_after_top_level_options_gets_the_whole_parser(argv):
+    from gymplug.cli._main import _command
+
+    assert _command(argv) is None

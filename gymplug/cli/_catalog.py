@@ -39,7 +39,7 @@ class EnvRow:
         # A copy of its fields (in their order): dataclasses.asdict deep-copies, which was most of
         # `list --json` at 10,000 rows.
         data = dict(vars(self))
-        data["status"] = self.status.value
+        data["status"] = self.status._value_  # an enum's .value is a Python property: 10,000 rows call it
         return data
 
 
@@ -73,7 +73,7 @@ def _row(host: str, env_id: str, status: Status, declaration: Optional[Declarati
         env_id,
         host,
         status,
-        declaration.form.value,
+        declaration.form._value_,
         declaration.dist.name,
         declaration.dist.version,
         declaration.entry,
@@ -141,7 +141,7 @@ def catalog(manager: Any, *, builtins: bool = False) -> Iterator[EnvRow]:
         elif not item.ids and builtins:
             rows.append(_row(host, "*", Status.EMPTY, manager.learning.declaration(source, item),
                              detail="registers no environment when imported"))
-    rows.sort(key=lambda r: (r.id.lower(), r.distribution or "", r.status.value))
+    rows.sort(key=lambda r: (r.id.lower(), r.distribution or "", r.status._value_))
     return iter(rows)
 
 
