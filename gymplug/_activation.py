@@ -35,8 +35,10 @@ __all__ = ["HostLink", "activate", "get_manager", "load_all", "module_executed"]
 
 _links: dict[str, "HostLink"] = {}
 _lock = _locks.Lock()
-#: What a lookup imports on first use: a fork must not copy one of them half imported (see _before_fork).
-LOOKUP_MODULES = ("gymplug._adapter", "gymplug._manager", "gymplug._learning._lookups", "gymplug._learning._quick")
+#: What a lookup imports on first use: a fork must not copy one of them half imported (see _before_fork). The
+#: children's machinery, the scan and csv are imported only by a miss that learns or reads a RECORD.
+LOOKUP_MODULES = ("gymplug._adapter", "gymplug._manager", "gymplug._learning._lookups", "gymplug._learning._quick",
+                  "gymplug._learning._children", "gymplug._learning._scan", "csv")
 
 
 class HostLink:

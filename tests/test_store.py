@@ -340,3 +340,26 @@ def test_recording_what_is_already_stored_writes_nothing(settings: Settings, pat
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     recorder.record(declaration(), ["Ns/A-v0", "Ns/C-v0"], 0.01)  # something new is written
     assert path.stat().st_ino != before.st_ino and hints(settings).ids(declaration()) == ("Ns/A-v0", "Ns/C-v0")
+
+
+def test_known_reads_a_store_once_while_its_file_is_the_same(settings: Settings, path: Path) -> None:
+    """One lookup asks the store several times: a settled, unchanged file is decoded once, and any write (by
+    this process or another, a rename or in place) is read again; a file younger than 2 s is read each time."""
+    saved(path, (SOURCE, learned()))
+    assert _store.known(HOST, [SOURCE], settings)["dup-pkg"].ids == ("Dup-v0", "Dup-v1")
+    assert _store._snapshot(str(path)) is not _store._snapshot(str(path))  # young: two writes could stat alike
+    time.sleep(2.1)  # bounded: the state settles
+    assert _store._snapshot(str(path)) is _store._snapshot(str(path))
+    before = _store._snapshot(str(path))
+    saved(path, (SOURCE, learned(ids=("Dup-v2",))))  # another store's save: a new file
+    assert _store._snapshot(str(path)) is not before
+    assert _store.known(HOST, [SOURCE], settings)["dup-pkg"].ids == ("Dup-v2",)
+    time.sleep(2.1)
+    assert _store.known(HOST, [SOURCE], settings)["dup-pkg"].ids == ("Dup-v2",)  # kept as a settled snapshot
+    with open(path, "r+", encoding="utf-8") as file:  # in place, the same size
+        text = file.read()
+        file.seek(0)
+        file.write(text.replace("Dup-v2", "Dup-v3"))
+    assert _store.known(HOST, [SOURCE], settings)["dup-pkg"].ids == ("Dup-v3",)
+    path.unlink()
+    assert _store.known(HOST, [SOURCE], settings) == {}

@@ -14,18 +14,16 @@ import re
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence, TextIO
+from typing import Callable, NamedTuple, Optional, Sequence, TextIO
 
 from .._hosts import facts
 from ._child import _plain  # the one rule of plain data, the child's and the parent's
+from ._record import DEFAULT_TIMEOUT, Learned
 from ._sources import Source
 from ._supervise import GRACE, run_simply, run_watched
 
 __all__ = ["DEFAULT_TIMEOUT", "Job", "Learned", "interpreter", "learn_many"]
 
-#: Seconds one source may take to import in the child.
-DEFAULT_TIMEOUT = 20.0
 _ANNOUNCE_AFTER = 1.0  # seconds of learning before the one line on stderr
 _MAX_REPORT = 16 << 20  # bytes of one child's report
 _MAX_REASON = 300
@@ -43,30 +41,6 @@ class Job(NamedTuple):
     source: Source
     #: modules of its own to import when the top-level import registered nothing (see _sources)
     fallback: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Learned:
-    """What importing one source registered. Immutable."""
-
-    #: the source's normalized distribution name
-    dist: str
-    version: str
-    #: the source's folder signature when it was learned: a different one means learn again
-    signature: tuple[int, ...]
-    #: the ids its own import registered, in registration order (some, even when it failed)
-    ids: tuple[str, ...]
-    #: one printable line saying why the import failed or timed out, else None
-    error: Optional[str]
-    #: how long learning took (finite, >= 0)
-    seconds: float
-    #: id -> the spec's init fields whose values are plain data and differ from the host's defaults
-    #: (always a str "entry_point"); an id whose spec is not plain data has none, and stays a hint
-    specs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: the modules whose import registered the ids: what a lookup imports in the user's process
-    modules: tuple[str, ...] = ()
-    #: True: a result that must never be stored (timed out, killed, interrupted, cut short)
-    transient: bool = False
 
 
 def interpreter() -> Optional[str]:

@@ -11,15 +11,14 @@ from __future__ import annotations
 import re
 import sys
 import time
-from typing import Callable, Iterable, Optional, TextIO
+from typing import Any, Callable, Iterable, Optional, TextIO
 
 from .._entries import printable, provides
 from .._log import get_logger
 from .._settings import Settings, current
-from ._children import DEFAULT_TIMEOUT, Job, Learned, interpreter, learn_many
-from ._scan import registration_modules
+from ._record import DEFAULT_TIMEOUT, Learned
 from ._sources import Source
-from ._store import LearnedStore, Lock, _found, store_file, unkept_reason
+from ._store import LearnedStore, Lock, _found, known, store_file, unkept_reason
 
 __all__ = ["DEFAULT_WAIT", "learn_missing"]
 
@@ -53,6 +52,14 @@ def relevance(source: Source, env_id: Optional[str]) -> int:
     names = "".join(ch for ch in " ".join((source.key, *source.modules)).lower() if ch.isalnum() or ch == " ")
     words = _WORDS.findall(env_id.lower().rsplit("-v", 1)[0].replace("/", " ").replace("-", " "))
     return int(any(word in names for word in words))
+
+
+def learn_many(host: str, jobs: list, **options: Any) -> list[Learned]:
+    """:func:`._children.learn_many`, imported when a round has something to learn: a lookup whose sources are
+    all known (a typo, once everything is learned) starts no child and imports none of their machinery."""
+    from ._children import learn_many as learn
+
+    return learn(host, jobs, **options)
 
 
 def _locked(path: Optional[str], deadline: float, stream: Optional[TextIO]) -> Lock:
@@ -91,10 +98,12 @@ def learn_missing(
     settings = current() if settings is None else settings
     deadline = time.monotonic() + DEFAULT_WAIT if deadline is None else deadline
     sources = [s for s in sources if s.key not in settings.disable]
-    store = LearnedStore(store_file(settings))
-    found = dict(_found(store, host, sources))
+    found = known(host, sources, settings)
     if not settings.learn or all(s.key in found for s in sources):
         return found
+    from ._children import Job, interpreter
+    from ._scan import registration_modules
+
     if interpreter() is None:
         _say_once("python", f"not learning which environments installed packages provide: sys.executable "
                   f"({sys.executable or 'empty'}) is not a Python interpreter, and none was found beside it", stream)
@@ -102,9 +111,10 @@ def learn_missing(
     unkept = unkept_reason(settings)
     if unkept is not None:
         _say_once("unkept", f"what is learned cannot be kept ({unkept}): each process learns again", stream)
-    lock = _locked(store.path, deadline, stream)
+    store_path = store_file(settings)
+    lock = _locked(store_path, deadline, stream)
     try:
-        store.load()  # another process may have learned while this one waited
+        store = LearnedStore(store_path)  # read under the lock: another process may have learned while this one waited
         found = dict(_found(store, host, sources))
         missing = [s for s in sources if s.key not in found]
         if not missing or lock.held is False:

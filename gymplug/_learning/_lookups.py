@@ -30,8 +30,8 @@ from .._errors import one_line
 from .._ledger import Finding
 from .._log import get_logger
 from .._settings import Settings, current
-from ._children import DEFAULT_TIMEOUT, Learned
 from ._learn import learn_missing
+from ._record import DEFAULT_TIMEOUT, Learned
 from ._sources import Source, find_sources
 from ._store import known
 

@@ -10,7 +10,6 @@ and to ``importlib.metadata`` over a real venv.
 
 from __future__ import annotations
 
-import csv
 import os
 import posixpath
 import re
@@ -219,6 +218,7 @@ def egg_requires(text: str) -> tuple[str, ...]:
 
 def record_paths(data: bytes) -> list[str]:
     """The first column of every row of a RECORD, as importlib.metadata's ``files`` reads them."""
+    import csv  # RECORD is read for a few sources only: most lookups never need the module
     return [row[0] for row in csv.reader(data.decode("utf-8").splitlines()) if row]
 
 

@@ -8,12 +8,15 @@ plain data (None, bool, int, finite float, str, lists, dicts with str keys) of b
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple, Optional
 
-from ._children import Learned
 from ._sources import Source
 
-__all__ = ["Entry", "decode", "dump", "entry_for", "is_number", "is_text"]
+__all__ = ["DEFAULT_TIMEOUT", "Entry", "Learned", "decode", "dump", "entry_for", "is_number", "is_text"]
+
+#: Seconds one source may take to import in the child.
+DEFAULT_TIMEOUT = 20.0
 
 _MAX_TEXT = 4096  # characters of a name, version, id, module, folder or error line
 _MAX_IDS = 200_000  # ids of one entry
@@ -21,6 +24,30 @@ _MAX_ITEMS = 1024  # signature ints, requirements, modules
 _MAX_SPEC_DEPTH = 16  # nesting of a spec's values
 _MAX_SPEC_NODES = 10_000  # values in one spec, all levels together
 _MAX_INT = 2**64
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What importing one source registered. Immutable."""
+
+    #: the source's normalized distribution name
+    dist: str
+    version: str
+    #: the source's folder signature when it was learned: a different one means learn again
+    signature: tuple[int, ...]
+    #: the ids its own import registered, in registration order (some, even when it failed)
+    ids: tuple[str, ...]
+    #: one printable line saying why the import failed or timed out, else None
+    error: Optional[str]
+    #: how long learning took (finite, >= 0)
+    seconds: float
+    #: id -> the spec's init fields whose values are plain data and differ from the host's defaults
+    #: (always a str "entry_point"); an id whose spec is not plain data has none, and stays a hint
+    specs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: the modules whose import registered the ids: what a lookup imports in the user's process
+    modules: tuple[str, ...] = ()
+    #: True: a result that must never be stored (timed out, killed, interrupted, cut short)
+    transient: bool = False
 
 
 class Entry(NamedTuple):

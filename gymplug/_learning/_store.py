@@ -29,9 +29,8 @@ from .._locks import FileLock
 from .._log import get_logger
 from .._private import MAX_BYTES, read_private_json, unwritable_reason, write_private_text
 from .._settings import Settings, current
-from ._children import Learned
 from ._quick import FORMAT, store_file
-from ._record import Entry, decode, dump, entry_for, is_text
+from ._record import Entry, Learned, decode, dump, entry_for, is_text
 from ._sources import Source
 
 __all__ = [
@@ -126,7 +125,7 @@ class LearnedStore:
             return raw
         entry = decode(where[0], raw)
         if entry is None:  # the wrong shape: dropped, and the next save leaves it out
-            del entries[where]
+            entries.pop(where, None)  # a snapshot is read by threads: another may have dropped it already
             self._changed = True
         else:
             entries[where] = entry
@@ -224,8 +223,36 @@ class Lock(FileLock):
 
 def known(host: str, sources: Iterable[Source], settings: Optional[Settings] = None) -> dict[str, Learned]:
     """What the store holds for ``sources`` in their current states (no learning)."""
-    store = LearnedStore(store_file(settings))
-    return dict(_found(store, host, sources))
+    return dict(_found(_snapshot(store_file(settings)), host, sources))
+
+
+#: path -> (the file's lstat when read, the store read from it, never changed): one lookup reads the store several
+#: times (attach, each miss of make's three lookups), and decoding its entries is most of a typo's time.
+_snapshots: dict[str, tuple[tuple[int, ...], LearnedStore]] = {}
+_SETTLE_NS = 2 * 10**9
+
+
+def _snapshot(path: Optional[str]) -> LearnedStore:
+    """The store at ``path`` as it is now, for reading only: the one read before while the file is the same.
+
+    Written by rename, a new file has a new inode; a write in place changes the ctime, which a state
+    settled for two seconds tells apart from any later write (a younger one is read each time: two writes
+    within one tick of the file system's clock would stat alike, as for the discovery cache)."""
+    if path is None:
+        return LearnedStore(None)
+    try:
+        st = os.lstat(path)
+        settled = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= _SETTLE_NS
+        state = (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns) if settled else None
+    except (OSError, ValueError):
+        state = None
+    kept = _snapshots.get(path)
+    if state is not None and kept is not None and kept[0] == state:
+        return kept[1]
+    store = LearnedStore(path)
+    if state is not None:
+        _snapshots[path] = (state, store)
+    return store
 
 
 def _found(store: LearnedStore, host: str, sources: Iterable[Source]) -> Iterator[tuple[str, Learned]]:
