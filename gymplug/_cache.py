@@ -31,6 +31,7 @@ from ._settings import Settings, current
 from ._version import __version__
 
 __all__ = [
+    "SETTLE_NS",
     "DiscoveryCache",
     "Listing",
     "cache_file",
@@ -48,7 +49,9 @@ __all__ = [
 logger = get_logger(__name__)
 
 FORMAT = 2  # 2: four ints per file signature (ctime added), values normalized as importlib reads them
-_SETTLE_NS = 2 * 10**9  # younger states are not stored: coarse mtimes could hide a change
+#: Younger states are not trusted (the discovery cache, the learned store and its sources): two writes within
+#: one tick of a file system's clock stat alike, so a coarse mtime could hide a change.
+SETTLE_NS = 2 * 10**9
 _MAX_OTHERS = 64  # directories kept besides the current path's; the least recently stored go first
 _TEXT_COLUMNS = ("folders", "names", "versions")
 _FOLDER_FORBIDDEN = frozenset(filter(None, ("\0", "/", os.sep, os.altsep)))
@@ -228,7 +231,7 @@ class DiscoveryCache:
     def put(self, directory: str, signature: list[int], listing: Listing, newest_ns: int) -> None:
         """Remember a directory's listing, unless the state is too young to trust its mtimes."""
         self.current.add(directory)
-        if self.path is None or time.time_ns() - newest_ns < _SETTLE_NS:
+        if self.path is None or time.time_ns() - newest_ns < SETTLE_NS:
             return
         self.entries[directory] = (signature, listing, time.time())
         self.changed = True

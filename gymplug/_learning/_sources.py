@@ -33,6 +33,7 @@ import stat
 import time
 from typing import Iterable, NamedTuple, Optional
 
+from .._cache import SETTLE_NS
 from .._hosts import HOSTS, facts
 from .._log import get_logger
 from ._metadata import Folder, Requirement, ZipFolder, normalize, parse_requirement, read_metadata
@@ -47,7 +48,6 @@ _SUFFIXES = (".dist-info", ".egg-info")
 _MAX_MODULES = 32
 _MAX_DIRECTORIES = 256  # directories kept in this process; the least recently read go first
 _MAX_RESULTS = 16  # (host, disabled names) results kept
-_SETTLE_NS = 2 * 10**9
 
 
 class Source(NamedTuple):
@@ -200,7 +200,7 @@ def _read_dist(folder: Folder, entry: str, signature: tuple[int, ...], now: int)
     if found is not None:
         version = found.version or version
         lines = found.requires
-    settled = all(now - mtime > _SETTLE_NS for mtime in signature[::4])
+    settled = all(now - mtime > SETTLE_NS for mtime in signature[::4])
     return _Dist(folder, key, version or "?", signature, lines, settled)
 
 
@@ -260,7 +260,7 @@ def _directory(directory: str, state: tuple[int, ...], now: int) -> _Listing:
             dists.append(old)
         else:
             dists.append(_read_dist(folder, entry, signature, now))
-    listing = _Listing(state, now - state[0] > _SETTLE_NS and all(d.settled for d in dists), tuple(dists))
+    listing = _Listing(state, now - state[0] > SETTLE_NS and all(d.settled for d in dists), tuple(dists))
     _keep(directory, listing)
     return listing
 
@@ -282,7 +282,7 @@ def _zip(entry: str, state: tuple[int, ...], now: int) -> _Listing:
                     dists.append(_read_dist(folder, name, folder.signature(), now))
     except Exception as exc:  # noqa: BLE001 - not a zip, or a damaged one
         logger.info("skipping %r on sys.path: %s", entry, exc)
-    listing = _Listing(state, now - state[0] > _SETTLE_NS, tuple(dists))
+    listing = _Listing(state, now - state[0] > SETTLE_NS, tuple(dists))
     _keep(entry, listing)
     return listing
 

@@ -25,6 +25,7 @@ import time
 from typing import Any, Iterable, Iterator, Mapping, Optional, Union
 
 from .._entries import Declaration, normalize_name
+from .._cache import SETTLE_NS
 from .._locks import FileLock
 from .._log import get_logger
 from .._private import MAX_BYTES, read_private_json, unwritable_reason, write_private_text
@@ -229,7 +230,6 @@ def known(host: str, sources: Iterable[Source], settings: Optional[Settings] = N
 #: path -> (the file's lstat when read, the store read from it, never changed): one lookup reads the store several
 #: times (attach, each miss of make's three lookups), and decoding its entries is most of a typo's time.
 _snapshots: dict[str, tuple[tuple[int, ...], LearnedStore]] = {}
-_SETTLE_NS = 2 * 10**9
 
 
 def _snapshot(path: Optional[str]) -> LearnedStore:
@@ -242,7 +242,7 @@ def _snapshot(path: Optional[str]) -> LearnedStore:
         return LearnedStore(None)
     try:
         st = os.lstat(path)
-        settled = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= _SETTLE_NS
+        settled = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= SETTLE_NS
         state = (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns) if settled else None
     except (OSError, ValueError):
         state = None
